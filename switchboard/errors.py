@@ -1,0 +1,94 @@
+"""Every error Switchboard raises on purpose, in one tree, so callers can catch by kind.
+
+SwitchboardError
+├── ConfigError                 the site configuration is invalid (names the file, field and value)
+├── AsteriskConfError           a rendered or edited Asterisk config was refused
+├── AmiError                    talking to the Asterisk Manager Interface
+│   ├── AmiConnectionError      could not connect, or the connection was lost
+│   │   └── AmiDisconnectedError   an action was pending when the connection went away (never replayed)
+│   ├── AmiLoginError           Asterisk refused our user or secret
+│   ├── AmiActionError          Asterisk answered an action with Response: Error
+│   ├── AmiTimeoutError         no response within the timeout (ping or action)
+│   └── UnsafeHeaderError       a header value held CR or LF and was refused before sending
+├── AgiError                    talking FastAGI to a channel
+│   ├── AgiProtocolError        the request or a reply was malformed, too large or too slow
+│   ├── AgiHangupError          the channel hung up (HANGUP, or 200 result=-1)
+│   └── AgiCommandError         Asterisk answered 510/511/520 to a command
+├── StoreError                  the SQL store refused or lost a write
+└── LabError                    a real part started for a demo or a test (Asterisk, Redis, SIPp, softphones) failed
+"""
+
+from __future__ import annotations
+
+
+class SwitchboardError(Exception):
+    """Root of every error Switchboard raises on purpose."""
+
+
+class ConfigError(SwitchboardError):
+    """The site configuration is invalid; the message names the file, the field and the value."""
+
+    def __init__(self, message: str, *, path: str | None = None, field: str | None = None) -> None:
+        self.path = path
+        self.field = field
+        super().__init__(message)
+
+
+class AsteriskConfError(SwitchboardError):
+    """An Asterisk config (rendered or edited by an admin) was refused; the message names the line."""
+
+
+class AmiError(SwitchboardError):
+    """Talking to the Asterisk Manager Interface failed."""
+
+
+class AmiConnectionError(AmiError):
+    """Could not connect to AMI, or the connection was lost."""
+
+
+class AmiDisconnectedError(AmiConnectionError):
+    """An action was pending when the connection went away; it is failed, never replayed."""
+
+
+class AmiLoginError(AmiError):
+    """Asterisk refused the AMI user or secret."""
+
+
+class AmiActionError(AmiError):
+    """Asterisk answered an action with Response: Error."""
+
+    def __init__(self, message: str, *, response: object | None = None) -> None:
+        self.response = response
+        super().__init__(message)
+
+
+class AmiTimeoutError(AmiError):
+    """No answer within the timeout (an action, or the keep-alive ping)."""
+
+
+class UnsafeHeaderError(AmiError, ValueError):
+    """A header name or value held CR or LF (or a name held ':') and was refused before sending."""
+
+
+class AgiError(SwitchboardError):
+    """Talking FastAGI to a channel failed."""
+
+
+class AgiProtocolError(AgiError):
+    """The AGI request or a reply was malformed, too large or too slow."""
+
+
+class AgiHangupError(AgiError):
+    """The channel hung up while the AGI script ran (HANGUP, or 200 result=-1)."""
+
+
+class AgiCommandError(AgiError):
+    """Asterisk answered an AGI command with 510, 511 or 520."""
+
+
+class StoreError(SwitchboardError):
+    """The SQL store refused or lost a write."""
+
+
+class LabError(SwitchboardError):
+    """A real part started for a demo or a test (Asterisk, Redis, SIPp, softphones) failed."""
