@@ -1,0 +1,327 @@
+"""The site configuration: one TOML file describing the call centre, loaded into a validated model.
+
+Bad input is refused with a ConfigError naming the file, the field and the value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from switchboard.errors import ConfigError
+
+CONFIG_ENV = "SWITCHBOARD_CONFIG"
+DB_ENV = "SWITCHBOARD_DB"
+DEFAULT_CONFIG = "switchboard.toml"
+
+# Dialable numbers: an optional + then digits; short internal numbers are allowed for hotlines.
+NUMBER_RE = re.compile(r"^\+?[0-9]{3,15}$")
+# SIP users and queue names end up in dialplan and config section names: keep them to a safe alphabet.
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
+MIN_SECRET = 12
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Level = Annotated[int, Field(ge=1, le=5)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_name(value: str, what: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(f"{what} must start with a letter and hold only letters, digits, '_' or '-' (40 at most)")
+    return value
+
+
+def _check_number(value: str) -> str:
+    if not NUMBER_RE.match(value):
+        raise ValueError("a number is an optional '+' then 3 to 15 digits")
+    return value
+
+
+def _check_secret(value: str) -> str:
+    if len(value) < MIN_SECRET:
+        raise ValueError(f"secret is shorter than {MIN_SECRET} characters")
+    if any(ch in value for ch in "\r\n;\"'\\ "):
+        raise ValueError("secret must not contain spaces, quotes, backslashes, ';' or line breaks")
+    return value
+
+
+class AsteriskSection(_Model):
+    """Where the Asterisk we drive listens; loopback only."""
+
+    bind: Literal["127.0.0.1"] = "127.0.0.1"
+    sip_port: Port = 5060
+    ami_port: Port = 5038
+    rtp_start: Port = 20000
+    rtp_end: Port = 20999
+    language: str = "en"
+
+    @model_validator(mode="after")
+    def _rtp_range(self) -> AsteriskSection:
+        if self.rtp_end <= self.rtp_start:
+            raise ValueError(f"rtp_end ({self.rtp_end}) must be above rtp_start ({self.rtp_start})")
+        return self
+
+
+class AmiSection(_Model):
+    """Two AMI users: the runtime one (never system/command/config) and the admin one (config, for reloads)."""
+
+    user: str = "switchboard"
+    secret: str
+    admin_user: str = "switchboard-admin"
+    admin_secret: str
+
+    _user = field_validator("user", "admin_user")(lambda v: _check_name(v, "AMI user"))
+    _secret = field_validator("secret", "admin_secret")(_check_secret)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AmiSection:
+        if self.user == self.admin_user:
+            raise ValueError(f"user and admin_user must differ (both are {self.user!r})")
+        return self
+
+
+class FastAgiSection(_Model):
+    host: Literal["127.0.0.1"] = "127.0.0.1"
+    port: Port = 4573
+
+
+class Operator(_Model):
+    """An operator: a SIP softphone account plus the skills (levels 1-5) the ACD routes by."""
+
+    sip_user: str
+    secret: str
+    name: str
+    skills: dict[str, Level] = Field(default_factory=dict)
+
+    _sip_user = field_validator("sip_user")(lambda v: _check_name(v, "sip_user"))
+    _secret = field_validator("secret")(_check_secret)
+
+    @field_validator("name")
+    @classmethod
+    def _display(cls, value: str) -> str:
+        if not value.strip() or len(value) > 80 or any(ch in value for ch in "\"\r\n<>;"):
+            raise ValueError("name must be 1-80 characters without quotes, '<', '>', ';' or line breaks")
+        return value
+
+
+class Queue(_Model):
+    """A line of business; the ACD issue grows it (service level, widening steps, overflow)."""
+
+    name: str
+    requires: dict[str, Level] = Field(default_factory=dict)
+    priority: int = 0
+    sl_seconds: Annotated[int, Field(ge=1)] = 20
+    sl_target: Annotated[float, Field(gt=0, le=1)] = 0.8
+    max_wait_s: Annotated[int, Field(ge=1)] = 300
+    wrapup_s: Annotated[int, Field(ge=0)] = 10
+    recording: bool | None = None
+
+    _name = field_validator("name")(lambda v: _check_name(v, "queue name"))
+
+
+class Hotline(_Model):
+    number: str
+    queue: str
+
+    _number = field_validator("number")(_check_number)
+
+
+class Trunk(_Model):
+    """The SIP trunk to the telephone network (a SIPp network in tests)."""
+
+    host: Literal["127.0.0.1"] = "127.0.0.1"
+    port: Port = 5070
+    caller_id: str = "+10000000000"
+
+    _caller = field_validator("caller_id")(_check_number)
+
+
+class Site(_Model):
+    """The whole call-centre set-up, as one validated value."""
+
+    name: str = "Switchboard"
+    recording: bool = True
+    recordings_dir: Path = Path("recordings")
+    store_url: str = "sqlite:///switchboard.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    skills: list[str] = Field(default_factory=list)
+    asterisk: AsteriskSection = AsteriskSection()
+    ami: AmiSection
+    fastagi: FastAgiSection = FastAgiSection()
+    trunk: Trunk = Trunk()
+    hotlines: list[Hotline] = Field(default_factory=list)
+    queues: list[Queue] = Field(default_factory=list)
+    operators: list[Operator] = Field(default_factory=list)
+    # Where this site was loaded from; relative paths are taken from its folder.
+    source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Site:
+        known = set(self.skills)
+        for i, op in enumerate(self.operators):
+            for skill in op.skills:
+                if skill not in known:
+                    raise _FieldError(f"operators.{i}.skills", skill, f"unknown skill (declared: {sorted(known)})")
+        for i, queue in enumerate(self.queues):
+            for skill in queue.requires:
+                if skill not in known:
+                    raise _FieldError(f"queues.{i}.requires", skill, f"unknown skill (declared: {sorted(known)})")
+        _no_duplicates("operators", [op.sip_user for op in self.operators], "sip_user", "duplicate operator")
+        _no_duplicates("queues", [q.name for q in self.queues], "name", "duplicate queue")
+        _no_duplicates("hotlines", [h.number for h in self.hotlines], "number", "duplicate hotline number")
+        queue_names = {q.name for q in self.queues}
+        for i, line in enumerate(self.hotlines):
+            if line.queue not in queue_names:
+                raise _FieldError(f"hotlines.{i}.queue", line.queue, "no such queue")
+        return self
+
+    def operator(self, sip_user: str) -> Operator:
+        for op in self.operators:
+            if op.sip_user == sip_user:
+                return op
+        raise KeyError(sip_user)
+
+    def queue(self, name: str) -> Queue:
+        for q in self.queues:
+            if q.name == name:
+                return q
+        raise KeyError(name)
+
+    def hotline_queue(self, number: str) -> Queue | None:
+        for line in self.hotlines:
+            if line.number == number or line.number.lstrip("+") == number.lstrip("+"):
+                return self.queue(line.queue)
+        return None
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def recordings_path(self) -> Path:
+        path = self.recordings_dir
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
+    def store_url_effective(self) -> str:
+        """The SQLAlchemy URL; SWITCHBOARD_DB overrides the file for every command."""
+        url = os.environ.get(DB_ENV) or self.store_url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            url = prefix + str((self.base_dir / url[len(prefix) :]).resolve())
+        return url
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field, self.value, self.reason = field, value, reason
+        super().__init__(f"{field} = {value!r}: {reason}")
+
+
+def _no_duplicates(section: str, values: list[str], field: str, reason: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise _FieldError(f"{section}.{i}.{field}", value, reason)
+        seen.add(value)
+
+
+def resolve_config_path(option: str | os.PathLike[str] | None) -> Path:
+    """--config FILE, else $SWITCHBOARD_CONFIG, else ./switchboard.toml."""
+    if option:
+        return Path(option)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(DEFAULT_CONFIG)
+
+
+def load_site(path: str | os.PathLike[str], *, check_ports: bool = False) -> Site:
+    """Read and validate a site file; every problem becomes a ConfigError naming file, field and value."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file", path=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from None
+    site = parse_site(raw, path)
+    if check_ports:
+        check_ports_free(site, path)
+    return site
+
+
+def parse_site(raw: dict[str, Any], path: Path | None = None) -> Site:
+    where = str(path) if path else "<site>"
+    try:
+        site = Site.model_validate({**raw, "source": path.resolve() if path else None})
+    except ValidationError as exc:
+        raise ConfigError(_describe(where, exc, raw), path=where, field=_first_field(exc)) from None
+    return site
+
+
+def _first_field(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, _FieldError):
+        return inner.field
+    return ".".join(str(p) for p in err["loc"])
+
+
+def _describe(where: str, exc: ValidationError, raw: dict[str, Any]) -> str:
+    lines = []
+    for err in exc.errors():
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, _FieldError):
+            lines.append(f"{where}: {inner.field} = {inner.value!r}: {inner.reason}")
+            continue
+        loc = ".".join(str(p) for p in err["loc"])
+        value = _lookup(raw, err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        shown = "" if value is _MISSING else f" = {value!r}"
+        lines.append(f"{where}: {loc or '(top level)'}{shown}: {msg}")
+    return "\n".join(lines)
+
+
+_MISSING = object()
+
+
+def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
+    node = raw
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return node
+
+
+def check_ports_free(site: Site, path: Path | None = None) -> None:
+    """Refuse a site whose listening ports are taken right now (before Asterisk fails obscurely)."""
+    where = str(path) if path else "<site>"
+    wanted = [
+        ("asterisk.sip_port", site.asterisk.sip_port, socket.SOCK_DGRAM),
+        ("asterisk.ami_port", site.asterisk.ami_port, socket.SOCK_STREAM),
+        ("fastagi.port", site.fastagi.port, socket.SOCK_STREAM),
+    ]
+    for field, port, kind in wanted:
+        if not port_is_free(port, kind):
+            raise ConfigError(f"{where}: {field} = {port}: port in use on 127.0.0.1", path=where, field=field)
+
+
+def port_is_free(port: int, kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
