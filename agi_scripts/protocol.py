@@ -83,8 +83,14 @@ def parse_request(block: bytes) -> AgiRequest:
         if not line:
             continue
         key, sep, value = line.partition(":")
-        if not sep or not key.startswith("agi_") or not (key.isascii() and key.isidentifier()):
-            raise AgiProtocolError(f"line {number} of the AGI request is not an agi_* header")
+        if (
+            not sep
+            or not key.startswith("agi_")
+            or not (key.isascii() and key.isidentifier())
+        ):
+            raise AgiProtocolError(
+                f"line {number} of the AGI request is not an agi_* header"
+            )
         # Asterisk writes "agi_key: %s": drop exactly that one space, keep the value as it is.
         env[key] = value[1:] if value[:1] == " " else value
     if "agi_request" not in env:
@@ -141,7 +147,9 @@ def _split_data(tail: str) -> tuple[str | None, str]:
     match = _DATA_RE.fullmatch(tail)
     if match is not None:
         return match.group(1), match.group(2).strip()
-    if tail.startswith(" ("):  # odd words after the data (SPEECH text with spaces), or no ")"
+    if tail.startswith(
+        " ("
+    ):  # odd words after the data (SPEECH text with spaces), or no ")"
         data, closed, extra = tail[2:].rpartition(")")
         return (data, extra.strip()) if closed else (tail[2:], "")
     return None, tail.strip()
@@ -168,16 +176,20 @@ def format_command(verb: str, *args: str | int) -> bytes:
     try:
         line = " ".join(parts).encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise AgiProtocolError(f"{verb} has an argument that is not valid text") from exc
+        raise AgiProtocolError(
+            f"{verb} has an argument that is not valid text"
+        ) from exc
     if len(line) > MAX_COMMAND_BYTES:
-        raise AgiProtocolError(f"{verb} is {len(line)} bytes long, {MAX_COMMAND_BYTES} at most")
+        raise AgiProtocolError(
+            f"{verb} is {len(line)} bytes long, {MAX_COMMAND_BYTES} at most"
+        )
     return line
 
 
 class ReplyReader:
     """Cut the bytes Asterisk sends after the header into whole replies (a 520- block is one)."""
 
-    __slots__ = ("_buffer", "_block")
+    __slots__ = ("_block", "_buffer")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -185,10 +197,15 @@ class ReplyReader:
 
     def feed(self, data: bytes) -> list[str]:
         """Take bytes as they come; return the replies they complete (often none, usually one)."""
-        if not self._buffer and not self._block and data and data.find(b"\n") == len(data) - 1:
-            # Fast path: exactly one whole line, as almost every read is.
-            if not data.startswith(b"520-"):
-                return [data[:-1].decode("utf-8", "replace").removesuffix("\r")]
+        # Fast path: exactly one whole line, as almost every read is.
+        if (
+            not self._buffer
+            and not self._block
+            and data
+            and data.find(b"\n") == len(data) - 1
+            and not data.startswith(b"520-")
+        ):
+            return [data[:-1].decode("utf-8", "replace").removesuffix("\r")]
         self._buffer += data
         replies: list[str] = []
         start = 0
@@ -201,7 +218,9 @@ class ReplyReader:
                 replies.append(reply)
         del buffer[:start]
         if len(buffer) + sum(map(len, self._block)) > MAX_REPLY_BYTES:
-            raise AgiProtocolError(f"an AGI reply is longer than {MAX_REPLY_BYTES} bytes")
+            raise AgiProtocolError(
+                f"an AGI reply is longer than {MAX_REPLY_BYTES} bytes"
+            )
         return replies
 
     def _take_line(self, line: str) -> str | None:

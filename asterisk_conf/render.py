@@ -45,7 +45,7 @@ def render_files(site: Site, out_dir: Path) -> dict[str, str]:
         "recordings_dir": str(site.recordings_path),
         "ring_seconds": RING_SECONDS,
         "v": variables,
-        "ref": {name: "${%s}" % getattr(variables, name) for name in dir(variables) if name.isupper()},
+        "ref": {name: f"${{{getattr(variables, name)}}}" for name in dir(variables) if name.isupper()},
         "hotline_numbers": _hotline_numbers(site),
     }
     return {name: _env.get_template(name).render(context) for name in template_names()}

@@ -108,7 +108,7 @@ class Operator(_Model):
     @field_validator("name")
     @classmethod
     def _display(cls, value: str) -> str:
-        if not value.strip() or len(value) > 80 or any(ch in value for ch in "\"\r\n<>;"):
+        if not value.strip() or len(value) > 80 or any(ch in value for ch in '"\r\n<>;'):
             raise ValueError("name must be 1-80 characters without quotes, '<', '>', ';' or line breaks")
         return value
 

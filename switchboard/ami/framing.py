@@ -1,22 +1,23 @@
-"""The AMI wire format: an incremental parser for what Asterisk sends, a serializer for what we send.
+"""The AMI wire format: an incremental parser for what Asterisk sends, a serializer for ours.
 
-Pure code, no I/O: the client feeds the parser the bytes it reads and writes the bytes the serializer returns.
+Pure code, no I/O: the client feeds the parser what it reads, writes what serialize returns.
 
-Text choice: bytes are decoded as UTF-8 with ``errors="surrogateescape"``. A byte that is not UTF-8 (a Latin-1
-caller name from a trunk, say) never crashes the parser nor drops the message, and the decoding is lossless:
-``value.encode("utf-8", "surrogateescape")`` gives back the exact bytes, and ``serialize_action`` encodes the same
-way, so a channel name read from an event can be sent back in a ``Hangup`` byte for byte. Code that hands such a
-value to a strict UTF-8 sink (Redis, a JSON API) must re-encode it with ``errors="replace"`` first.
+Text: bytes are decoded as UTF-8 with ``errors="surrogateescape"``. A byte that is not
+UTF-8 (a Latin-1 caller name from a trunk) never crashes the parser nor loses the message,
+and nothing is lost: ``value.encode("utf-8", "surrogateescape")`` gives the exact bytes
+back. ``serialize_action`` encodes the same way, so a channel name read from an event goes
+back out in a ``Hangup`` byte for byte. Code that hands such a value to a strict UTF-8 sink
+(Redis, JSON) re-encodes it with ``errors="replace"`` first.
 
-Lines without ``": "``: a message line that holds no ``": "`` (the raw output of an old ``Response: Follows``) is
-kept under the empty key ``""``, in order: ``msg.get_all("")`` returns those lines.
+Lines without ``": "`` in a message (the raw output of an old ``Response: Follows``) are
+kept in order under the empty key: ``msg.get_all("")`` returns them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, overload
+from typing import Literal
 
 from switchboard.errors import AmiError, UnsafeHeaderError
 
@@ -29,23 +30,29 @@ Headers = Mapping[str, str | int | Sequence[str | int]]
 
 
 @dataclass(frozen=True, slots=True)
-class AmiMessage:
-    """One AMI message: its (key, value) pairs in wire order, keys repeated as Asterisk sent them.
+class AmiMessage(Mapping[str, str]):
+    """One AMI message: its (key, value) pairs in wire order, repeated keys included.
 
-    Lookups ignore the case of keys (Asterisk is not consistent: ``ActionID`` and ``ActionId`` both occur).
+    As a Mapping it ignores the case of keys (``ActionID`` and ``ActionId`` both occur) and
+    gives the first value of a key; ``get_all`` gives every value, ``headers`` every pair.
     """
 
     headers: tuple[tuple[str, str], ...]
     _index: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         headers = tuple((str(k), str(v)) for k, v in self.headers)
         index: dict[str, list[str]] = {}
+        keys: list[str] = []
         for key, value in headers:
+            if key.lower() not in index:
+                keys.append(key)
             index.setdefault(key.lower(), []).append(value)
-        # frozen: the tuple and the index are set once, here, and never change afterwards
+        # frozen: set once, here, never changed afterwards
         object.__setattr__(self, "headers", headers)
         object.__setattr__(self, "_index", {k: tuple(v) for k, v in index.items()})
+        object.__setattr__(self, "_keys", tuple(keys))
 
     @classmethod
     def of(cls, *pairs: tuple[str, str]) -> AmiMessage:
@@ -58,31 +65,23 @@ class AmiMessage:
             raise KeyError(key)
         return values[0]
 
-    @overload
-    def get(self, key: str) -> str | None: ...
-    @overload
-    def get(self, key: str, default: str) -> str: ...
-    def get(self, key: str, default: str | None = None) -> str | None:
-        """The first value of ``key`` (any case), or ``default``."""
-        values = self._index.get(key.lower())
-        return values[0] if values else default
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
 
-    def get_all(self, key: str) -> tuple[str, ...]:
-        """Every value of ``key`` (any case), in wire order; empty if the key is absent."""
-        return self._index.get(key.lower(), ())
+    def __len__(self) -> int:
+        return len(self._keys)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._index
 
-    def __len__(self) -> int:
-        return len(self.headers)
+    def get_all(self, key: str) -> tuple[str, ...]:
+        """Every value of ``key`` (any case), in wire order; empty if it is absent."""
+        return self._index.get(key.lower(), ())
 
     @property
     def kind(self) -> MessageKind:
-        """Response or event, from the FIRST header (an OriginateResponse event has a Response key too)."""
-        if not self.headers:
-            return "other"
-        first = self.headers[0][0].lower()
+        """From the FIRST header: an OriginateResponse event has a Response key too."""
+        first = self.headers[0][0].lower() if self.headers else ""
         if first == "response":
             return "response"
         if first == "event":
@@ -102,19 +101,23 @@ class AmiMessage:
 class AmiParser:
     """Turns the AMI byte stream into messages, whatever the chunking of the reads.
 
-    A message ends at its first empty line; lines end in CRLF or a bare LF, so the ``\\r\\n\\n`` endings some
-    Asterisk versions send end the message, and stray empty lines between messages are skipped. The first line
-    of the stream, if it is not a header (``Asterisk Call Manager/5.0.1``), is the banner: see ``banner``.
-    A message over ``max_message_size`` bytes (its lines and their endings) raises ``AmiError``: the stream is
-    then out of step and the parser refuses any further data; the caller drops the connection. Messages that
-    completed before the oversized one in the same chunk are returned first, the error comes on the next feed.
+    A message ends at its first empty line. Lines end in CRLF or a bare LF, so the
+    ``\\r\\n\\n`` endings some Asterisk versions sent end a message too, and empty lines
+    between messages are skipped. The first line of the stream, if it is not a header
+    (``Asterisk Call Manager/5.0.1``), is the banner: see ``banner``.
+
+    A message over ``max_message_size`` bytes (its lines with their endings) raises
+    ``AmiError``: the stream is out of step, so every later ``feed`` raises too and the
+    caller drops the connection. Messages completed before the oversized one in the same
+    chunk are returned first; the error then comes with the next ``feed``.
     """
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.banner: str | None = None
         self._max = max_message_size
         self._buf = bytearray()
-        self._scanned = 0  # _buf[:_scanned] holds no LF: never search those bytes again (1 MB values, small reads)
+        # _buf[:_scanned] holds no LF: a 1 MB value read in small chunks is scanned once
+        self._scanned = 0
         self._lines: list[tuple[str, str]] = []
         self._size = 0  # bytes of the message being read, line endings included
         self._stream_start = True
@@ -133,15 +136,14 @@ class AmiParser:
             start = search_from = end + 1
         del buf[:start]
         self._scanned = len(buf)
-        partial = (
-            len(buf) - 1 if buf.endswith(b"\r") else len(buf)
-        )  # a lone CR may start the empty line
+        # a CR at the very end may be the start of the empty line: not the message's
+        partial = len(buf) - 1 if buf.endswith(b"\r") else len(buf)
         if self._size + partial > self._max:
             return self._fail(out)
         return out
 
     def _take_line(self, line: bytes, size: int, out: list[AmiMessage]) -> bool:
-        """Add one line to the message being read; False if the message got too large."""
+        """Add one line to the message being read; False if it got too large."""
         if line.endswith(b"\r"):
             line = line[:-1]
         if not line:
@@ -170,17 +172,17 @@ class AmiParser:
 
 
 def serialize_action(name: str, headers: Headers, action_id: str) -> bytes:
-    """The bytes of one action: ``Action``, ``ActionID``, the headers (a sequence value repeats its key).
+    """The bytes of one action: Action, ActionID, then the headers in order.
 
-    Raises ``UnsafeHeaderError`` before producing anything if a key or value holds CR or LF, a key is empty or
-    holds ":", or ``headers`` tries to set ``Action``/``ActionID`` (the client owns those: it matches on them).
+    A sequence value repeats its key (Originate's ``Variable``); other values are str()'d.
+    Raises ``UnsafeHeaderError`` before producing anything if a key or value holds CR or
+    LF, a key is empty or holds ":", or ``headers`` sets ``Action`` or ``ActionID`` (the
+    client owns those: it matches answers on them).
     """
     lines = [_header_line("Action", name), _header_line("ActionID", action_id)]
     for key, value in headers.items():
         if key.lower() in ("action", "actionid"):
-            raise UnsafeHeaderError(
-                f"header {key!r} is set by the client, not by the caller"
-            )
+            raise UnsafeHeaderError(f"header {key!r} is the client's to set")
         for item in _values(key, value):
             lines.append(_header_line(key, item))
     lines.append(b"\r\n")
@@ -201,11 +203,10 @@ def _header_line(key: str, value: str) -> bytes:
     if not key or ":" in key or "\r" in key or "\n" in key:
         raise UnsafeHeaderError(f"unsafe AMI header name {key!r}")
     if "\r" in value or "\n" in value:
-        # the value is not echoed: it may hold a secret, and it is what a caller tried to inject
+        # the value is not echoed: it may be a secret, or what someone tried to inject
         raise UnsafeHeaderError(f"AMI header {key!r} has a CR or LF in its value")
     try:
         return f"{key}: {value}\r\n".encode(ENCODING, ENCODING_ERRORS)
     except UnicodeEncodeError as exc:
-        raise UnsafeHeaderError(
-            f"AMI header {key!r} cannot be encoded: {exc.reason}"
-        ) from None
+        reason = f"AMI header {key!r} cannot be encoded: {exc.reason}"
+        raise UnsafeHeaderError(reason) from None

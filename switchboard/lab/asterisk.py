@@ -40,11 +40,18 @@ class AsteriskProcess:
         if self.running:
             return
         (self.conf_dir / "run").mkdir(exist_ok=True)
-        stderr = open(self._stderr, "ab")  # noqa: SIM115 - handed to the child
+        stderr = self._stderr.open("ab")
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                ASTERISK, "-C", str(self.conf_file), "-f", "-n", "-q",
-                stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                ASTERISK,
+                "-C",
+                str(self.conf_file),
+                "-f",
+                "-n",
+                "-q",
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
                 start_new_session=True,
             )
         finally:
@@ -68,8 +75,14 @@ class AsteriskProcess:
     async def cli(self, command: str, *, timeout: float = 10.0, check: bool = True) -> str:
         """Run one CLI command through the control socket and return its output."""
         proc = await asyncio.create_subprocess_exec(
-            ASTERISK, "-C", str(self.conf_file), "-rx", command,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            ASTERISK,
+            "-C",
+            str(self.conf_file),
+            "-rx",
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         try:
             out, _ = await asyncio.wait_for(proc.communicate(), timeout)

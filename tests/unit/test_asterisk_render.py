@@ -30,9 +30,11 @@ def test_rendered_config_matches_golden_file(rendered: dict[str, str], name: str
 
 
 def test_every_writable_directory_is_under_the_render_folder(rendered: dict[str, str]) -> None:
-    """asterisk.conf puts run, log, spool, lib, db, keys and agi under the render folder; modules and data stay system-wide."""
+    """Writable folders are under the render folder; modules and data stay at the system paths."""
     dirs = dict(
-        line.split(" => ") for line in rendered["asterisk.conf"].splitlines() if line.startswith("ast") and " => " in line
+        line.split(" => ")
+        for line in rendered["asterisk.conf"].splitlines()
+        if line.startswith("ast") and " => " in line
     )
     for key in ("astrundir", "astlogdir", "astspooldir", "astvarlibdir", "astdbdir", "astkeydir", "astagidir"):
         assert dirs[key].startswith(str(OUT)), key
@@ -60,7 +62,8 @@ def test_render_writes_files_and_private_secrets(tmp_path: Path) -> None:
     conf = render_asterisk(load_site(GOLDEN / "site.toml"), tmp_path)
     assert conf == tmp_path / "asterisk.conf"
     assert {p.name for p in tmp_path.glob("*.conf")} == set(template_names())
-    assert (tmp_path / "run").is_dir() and (tmp_path / "log").is_dir()
+    assert (tmp_path / "run").is_dir()
+    assert (tmp_path / "log").is_dir()
     assert (tmp_path / "manager.conf").stat().st_mode & 0o077 == 0
 
 

@@ -44,19 +44,35 @@ def test_golden_site_loads_with_its_operators_queues_and_hotlines() -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "value"),
     [
-        ({"operators": [{"sip_user": "op1", "secret": "operator-secret-1", "name": "A", "skills": {"cooking": 2}}]},
-         "operators.0.skills", "cooking"),
-        ({"operators": [{"sip_user": "op1", "secret": "operator-secret-1", "name": "A"},
-                        {"sip_user": "op1", "secret": "operator-secret-2", "name": "B"}]},
-         "operators.1.sip_user", "op1"),
+        (
+            {"operators": [{"sip_user": "op1", "secret": "operator-secret-1", "name": "A", "skills": {"cooking": 2}}]},
+            "operators.0.skills",
+            "cooking",
+        ),
+        (
+            {
+                "operators": [
+                    {"sip_user": "op1", "secret": "operator-secret-1", "name": "A"},
+                    {"sip_user": "op1", "secret": "operator-secret-2", "name": "B"},
+                ]
+            },
+            "operators.1.sip_user",
+            "op1",
+        ),
         ({"operators": [{"sip_user": "op1", "secret": "short", "name": "A"}]}, "operators.0.secret", "short"),
         ({"hotlines": [{"number": "800-CALL-NOW", "queue": "tax"}]}, "hotlines.0.number", "800-CALL-NOW"),
         ({"hotlines": [{"number": "+18005550100", "queue": "nope"}]}, "hotlines.0.queue", "nope"),
         ({"queues": [{"name": "tax", "requires": {"law": 1}}], "hotlines": []}, "queues.0.requires", "law"),
-        ({"operators": [{"sip_user": "op1", "secret": "operator-secret-1", "name": "A", "skills": {"tax": 9}}]},
-         "operators.0.skills.tax", "9"),
-        ({"operators": [{"sip_user": "op 1;x", "secret": "operator-secret-1", "name": "A"}]},
-         "operators.0.sip_user", "op 1;x"),
+        (
+            {"operators": [{"sip_user": "op1", "secret": "operator-secret-1", "name": "A", "skills": {"tax": 9}}]},
+            "operators.0.skills.tax",
+            "9",
+        ),
+        (
+            {"operators": [{"sip_user": "op 1;x", "secret": "operator-secret-1", "name": "A"}]},
+            "operators.0.sip_user",
+            "op 1;x",
+        ),
         ({"asterisk": {"sip_port": 70000}}, "asterisk.sip_port", "70000"),
         ({"colour": "blue"}, "colour", "blue"),
     ],
@@ -91,7 +107,7 @@ def test_missing_file_and_broken_toml_are_clear_errors(tmp_path: Path) -> None:
         load_site(tmp_path / "absent.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[ami\nsecret = 1", encoding="utf-8")
-    with pytest.raises(ConfigError, match="broken.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"broken\.toml: not valid TOML"):
         load_site(broken)
 
 

@@ -1,0 +1,45 @@
+"""Turn raw AMI messages into our events; raw AMI names (Uniqueid, DeviceStateChange) stop here.
+
+Pure: a message in, zero or one event out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from switchboard.events import CallerHungUp, Event, OperatorAnswered, OperatorMissed, PhoneStateChanged
+
+PJSIP_PREFIX = "PJSIP/"
+
+
+def event_time(msg: Mapping[str, str], default: float) -> float:
+    """Asterisk's own Timestamp header (timestampevents=yes), else the time we read the message."""
+    try:
+        return float(msg.get("Timestamp") or default)
+    except ValueError:
+        return default
+
+
+def translate(msg: Mapping[str, str], now: float) -> Event | None:
+    name = msg.get("Event")
+    at = event_time(msg, now)
+    if name == "DeviceStateChange":
+        device = msg.get("Device") or ""
+        if device.startswith(PJSIP_PREFIX) and "/" not in device[len(PJSIP_PREFIX) :]:
+            return PhoneStateChanged(device[len(PJSIP_PREFIX) :], msg.get("State") or "UNKNOWN", at)
+        return None
+    if name == "DialEnd":
+        uniqueid = msg.get("Uniqueid") or ""
+        status = msg.get("DialStatus") or ""
+        if not uniqueid:
+            return None
+        if status == "ANSWER":
+            return OperatorAnswered(uniqueid, at)
+        return OperatorMissed(uniqueid, status, at)
+    if name == "Hangup":
+        try:
+            cause = int(msg.get("Cause") or 0)
+        except ValueError:
+            cause = 0
+        return CallerHungUp(msg.get("Uniqueid") or "", cause, at)
+    return None

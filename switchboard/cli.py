@@ -1,0 +1,193 @@
+"""The `switchboard` console command: render configs, run the platform, look at calls, run the demo.
+
+Every command finds the site through --config, else $SWITCHBOARD_CONFIG, else ./switchboard.toml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from switchboard.config import Site, load_site, resolve_config_path
+from switchboard.errors import SwitchboardError
+
+
+class _Ctx:
+    def __init__(self) -> None:
+        self.config_option: str | None = None
+
+    def site(self, *, check_ports: bool = False) -> Site:
+        return load_site(resolve_config_path(self.config_option), check_ports=check_ports)
+
+
+def _take_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.ensure_object(_Ctx).config_option = value
+
+
+def config_option(func: Any) -> Any:
+    """--config FILE on every command, so it may stand before or after the command's name."""
+    return click.option(
+        "--config",
+        metavar="FILE",
+        expose_value=False,
+        callback=_take_config,
+        is_eager=True,
+        help="Site configuration (default: $SWITCHBOARD_CONFIG, else ./switchboard.toml).",
+    )(func)
+
+
+def emit(data: Any, as_json: bool, human: str | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(human if human is not None else json.dumps(data, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@config_option
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """Switchboard: a call-centre platform for Asterisk (skills ACD, lead lists, predictive dialer)."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(_Ctx)
+
+
+@cli.group()
+def config() -> None:
+    """Check the site configuration."""
+
+
+@config.command("check")
+@config_option
+@click.option("--ports", is_flag=True, help="Also check that the listening ports are free now.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def config_check(obj: _Ctx, ports: bool, as_json: bool) -> None:
+    """Load and validate the site file; print a summary."""
+    site = obj.site(check_ports=ports)
+    data = {
+        "ok": True,
+        "file": str(site.source),
+        "operators": len(site.operators),
+        "queues": len(site.queues),
+        "hotlines": [h.number for h in site.hotlines],
+        "skills": site.skills,
+    }
+    emit(
+        data,
+        as_json,
+        f"{site.source}: ok ({len(site.operators)} operators, {len(site.queues)} queues, "
+        f"{len(site.hotlines)} hotlines)",
+    )
+
+
+@cli.group()
+def asterisk() -> None:
+    """Asterisk configuration."""
+
+
+@asterisk.command("render")
+@config_option
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the config set (Asterisk's writable folders are made under it).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
+@click.pass_obj
+def asterisk_render(obj: _Ctx, out: Path, as_json: bool) -> None:
+    """Render a complete Asterisk config set from the site file; start it with `asterisk -C OUT/asterisk.conf -f`."""
+    from asterisk_conf.render import render_asterisk, template_names
+
+    conf = render_asterisk(obj.site(), out)
+    files = [str(out / name) for name in template_names()]
+    emit(
+        {"asterisk_conf": str(conf), "files": files},
+        as_json,
+        f"wrote {len(files)} files; start with: asterisk -C {conf} -f",
+    )
+
+
+@cli.command("run")
+@config_option
+@click.pass_obj
+def run(obj: _Ctx) -> None:
+    """Run the platform (AMI, FastAGI, call records, live state) until interrupted."""
+    from switchboard.platform import Platform
+
+    site = obj.site()
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+    try:
+        asyncio.run(Platform(site).run_forever())
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command("calls")
+@config_option
+@click.option("--limit", default=20, show_default=True, help="How many of the latest calls.")
+@click.option("--json", "as_json", is_flag=True, help="Print the call records as JSON.")
+@click.pass_obj
+def calls(obj: _Ctx, limit: int, as_json: bool) -> None:
+    """The latest call records."""
+    from switchboard.store.calls import CallStore, make_engine
+
+    store = CallStore(make_engine(obj.site().store_url_effective))
+    store.create_schema()
+    rows = [dataclasses.asdict(r) for r in store.all_calls()[-limit:]]
+    lines = [
+        f"{r['started_at']:.0f} {r['caller']:>16} -> {r['hotline'] or '-':<14} {r['operator'] or '-':<10} "
+        f"{r['outcome'] or 'in progress'}"
+        for r in rows
+    ]
+    emit(rows, as_json, "\n".join(lines) or "no calls yet")
+
+
+@cli.command("demo")
+@click.option("--minutes", default=1.0, show_default=True, type=float, help="How long the simulated callers call.")
+@click.option("--operators", default=3, show_default=True, type=click.IntRange(1, 5), help="Operators on softphones.")
+@click.option("--rate", default=0.5, show_default=True, type=float, help="New callers per second.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the final report, as JSON.")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the demo's folder here (configs, logs, database, recordings).",
+)
+def demo(minutes: float, operators: int, rate: float, as_json: bool, keep: Path | None) -> None:
+    """Start a real Asterisk, Redis, the platform, softphone operators and SIPp callers; print a report."""
+    from switchboard.demo import run_demo
+
+    report = asyncio.run(run_demo(minutes=minutes, operators=operators, rate=rate, quiet=as_json, keep=keep))
+    if as_json:
+        emit(report, True)
+    if report["inbound"]["answered"] == 0 or report["inbound"]["failed"]:
+        sys.exit(1)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SwitchboardError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,64 @@
+"""Live state in Redis: a mirror of the picture for the consoles and other processes.
+
+Written in pipelined batches a few times a second, never on the call path; lost data is rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from switchboard import keys
+from switchboard.picture import Picture
+
+log = logging.getLogger("switchboard.live")
+
+
+class LiveState:
+    def __init__(self, url: str) -> None:
+        self.redis = aioredis.from_url(url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2)
+        self.healthy = False
+
+    async def publish(self, picture: Picture, ami_connected: bool) -> None:
+        """Write the whole picture (it is small) in one pipeline; a Redis outage is logged, not fatal."""
+        snap = picture.snapshot()
+        now = time.time()
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.delete(keys.operators())
+            ops: dict[str, Any] = snap["operators"]  # type: ignore[assignment]
+            if ops:
+                pipe.hset(keys.operators(), mapping=ops)
+            pipe.hset(keys.inbound_counters(), mapping={k: v for k, v in snap.items() if isinstance(v, int)})
+            pipe.delete(keys.calls_in_progress())
+            calls = {
+                u: json.dumps(
+                    {"operator": r.operator, "queue": r.queue, "started_at": r.started_at, "answered_at": r.answered_at}
+                )
+                for u, r in picture.calls.items()
+            }
+            if calls:
+                pipe.hset(keys.calls_in_progress(), mapping=calls)
+            pipe.hset(keys.ami_state(), mapping={"connected": int(ami_connected), "updated_at": now})
+            await pipe.execute()
+            if not self.healthy:
+                log.info("redis live state: connected")
+            self.healthy = True
+        except (aioredis.RedisError, OSError) as exc:
+            if self.healthy:
+                log.warning("redis live state unavailable: %s", exc)
+            self.healthy = False
+
+    async def read(self) -> dict[str, Any]:
+        return {
+            "operators": await self.redis.hgetall(keys.operators()),
+            "inbound": {k: int(v) for k, v in (await self.redis.hgetall(keys.inbound_counters())).items()},
+            "calls": await self.redis.hlen(keys.calls_in_progress()),
+        }
+
+    async def close(self) -> None:
+        await self.redis.aclose()

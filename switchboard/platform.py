@@ -1,0 +1,154 @@
+"""The running platform: AMI events in, FastAGI routing out, call records to SQL, live state to Redis.
+
+The imperative shell around acd/: it turns events into calls of the core, and decisions into actions and rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from agi_scripts.route import build_route_handler
+from agi_scripts.server import FastAgiServer
+from asterisk_conf import variables
+from switchboard.ami.client import AmiClient, ConnectionChange
+from switchboard.ami.translate import PJSIP_PREFIX, translate
+from switchboard.config import Site
+from switchboard.errors import AmiError, StoreError
+from switchboard.live import LiveState
+from switchboard.picture import Picture, RouteResult
+from switchboard.privacy import mask_number
+from switchboard.store.calls import CallRecord, CallStore, make_engine
+
+log = logging.getLogger("switchboard.platform")
+FLUSH_EVERY_S = 0.2
+PUBLISH_EVERY_S = 0.5
+
+
+class Platform:
+    def __init__(self, site: Site, *, clock: Callable[[], float] = time.time) -> None:
+        self.site = site
+        self.clock = clock
+        self.picture = Picture(site)
+        self.store = CallStore(make_engine(site.store_url_effective))
+        self.live = LiveState(site.redis_url)
+        self.ami = AmiClient("127.0.0.1", site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime")
+        self.agi = FastAgiServer({variables.AGI_ROUTE: build_route_handler(self, clock)})
+        self.errors: list[str] = []
+        self.reconnects = 0
+        self._pending: dict[str, CallRecord] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._flush_lock = asyncio.Lock()
+
+    # -- the route script's port ---------------------------------------------------------------
+    def route_call(self, uniqueid: str, caller: str, hotline: str, now: float) -> RouteResult:
+        result, record = self.picture.route_inbound(uniqueid, caller, hotline, now)
+        self._pending[record.id] = record
+        log.info(
+            "call %s from %s to %s: %s (%s)",
+            uniqueid,
+            mask_number(caller),
+            hotline,
+            result.operator or "nobody",
+            result.reason,
+        )
+        return result
+
+    # -- life cycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        await asyncio.to_thread(self.store.create_schema)
+        await self.agi.start(self.site.fastagi.host, self.site.fastagi.port)
+        self.ami.add_connect_hook(self._rebuild)
+        await self.ami.connect()
+        self._tasks = [
+            asyncio.create_task(self._follow_events(), name="platform-events"),
+            asyncio.create_task(self._flush_loop(), name="platform-flush"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.agi.stop()
+        await self.ami.close()
+        await self._flush()
+        await self.live.publish(self.picture, ami_connected=False)
+        await self.live.close()
+
+    async def run_forever(self) -> None:
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    # -- AMI -----------------------------------------------------------------------------------
+    async def _rebuild(self, ami: AmiClient) -> None:
+        """After every (re)connect: phones (DeviceStateList), live calls (CoreShowChannels), open calls (SQL)."""
+        states = {}
+        for item in await ami.list_action("DeviceStateList"):
+            device = item.get("Device") or ""
+            if device.startswith(PJSIP_PREFIX):
+                states[device[len(PJSIP_PREFIX) :]] = item.get("State") or "UNKNOWN"
+        live = {item.get("Uniqueid") or "" for item in await ami.list_action("CoreShowChannels")}
+        await self._flush()
+        open_records = await asyncio.to_thread(self.store.open_calls)
+        closed = self.picture.rebuild(states, live, open_records, self.clock())
+        for record in closed:
+            self._pending[record.id] = record
+        log.info("picture rebuilt: %d phones, %d live channels, %d calls closed", len(states), len(live), len(closed))
+
+    async def _follow_events(self) -> None:
+        async for item in self.ami.events():
+            if isinstance(item, ConnectionChange):
+                if item.up:
+                    self.reconnects += 1
+                log.info("AMI %s: %s", "up" if item.up else "down", item.reason)
+                continue
+            try:
+                event = translate(item, self.clock())
+                if event is not None:
+                    record = self.picture.apply(event)
+                    if record is not None:
+                        self._pending[record.id] = record
+            except Exception as exc:  # one odd event must never stop the platform following calls
+                log.exception("event not applied: %s", item.get("Event"))
+                self.errors.append(f"event {item.get('Event')}: {exc}")
+
+    # -- persistence ---------------------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        last_publish = 0.0
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            await self._flush()
+            if self.clock() - last_publish >= PUBLISH_EVERY_S:
+                await self.live.publish(self.picture, self.ami.connected)
+                last_publish = self.clock()
+
+    async def _flush(self) -> None:
+        # One flush at a time, so an older version of a record never overwrites a newer one.
+        async with self._flush_lock:
+            if not self._pending:
+                return
+            batch, self._pending = list(self._pending.values()), {}
+            try:
+                await asyncio.to_thread(self.store.upsert, batch)
+            except StoreError as exc:
+                # Keep the records: the next flush tries again, nothing routed is lost.
+                for record in batch:
+                    self._pending.setdefault(record.id, record)
+                log.exception("call records not written; kept for the next flush")
+                self.errors.append(str(exc))
+
+    async def ping_ami(self) -> bool:
+        try:
+            await self.ami.action("Ping")
+        except AmiError:
+            return False
+        return True
