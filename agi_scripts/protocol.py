@@ -28,6 +28,10 @@ _VERB_RE = re.compile(r"[A-Za-z]+(?: [A-Za-z]+)*")
 # "key=value" words (STREAM FILE adds "endpos=1234", RECORD FILE and SPEECH add more).
 _DATA_RE = re.compile(r" \((.*)\)((?: [^ =]+=[^ ]*)*)")
 _RESULT_PREFIX = "200 result="
+_NO_QUERY: Mapping[str, str] = MappingProxyType({})
+_CHECKED_VERBS: set[str] = set()
+_BETWEEN_ARGS = '" "'
+_LINE_BREAKERS = re.compile("[\r\n\0]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,57 +78,79 @@ class AgiReply:
     extra: str = ""  # what follows the data, e.g. "endpos=1234"
 
 
+def find_header_end(buffer: bytes | bytearray, start: int = 0) -> tuple[int, int] | None:
+    """Where the header block ends and what follows it begins; None while its blank line is not in."""
+    # Asterisk writes bare "\n"; a hand-made client may end its lines with "\r\n".
+    end = buffer.find(b"\n\n", start)
+    if end >= 0:
+        return end, end + 2
+    end = buffer.find(b"\n\r\n", start)
+    return (end, end + 3) if end >= 0 else None
+
+
 def parse_request(block: bytes) -> AgiRequest:
-    """Parse the header block ("agi_key: value" lines up to the blank line) into an AgiRequest."""
+    """Parse the header ("agi_key: value" lines, up to the blank line) into an AgiRequest."""
     # Caller names come in whatever charset the trunk used: never fail a call over a byte.
-    env: dict[str, str] = {}
-    for number, line in enumerate(block.decode("utf-8", "replace").split("\n"), 1):
-        line = line.removesuffix("\r")
-        if not line:
-            continue
-        key, sep, value = line.partition(":")
-        if (
-            not sep
-            or not key.startswith("agi_")
-            or not (key.isascii() and key.isidentifier())
-        ):
-            raise AgiProtocolError(
-                f"line {number} of the AGI request is not an agi_* header"
-            )
-        # Asterisk writes "agi_key: %s": drop exactly that one space, keep the value as it is.
-        env[key] = value[1:] if value[:1] == " " else value
+    text = block.decode("utf-8", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    lines = text.rstrip("\r\n").split("\n")
+    env = {key: value for key, _, value in [line.partition(": ") for line in lines]}
+    keys = "".join(env)
+    # Checked all at once, in C: every line starts "agi_", keys are ASCII identifiers, none twice.
+    if not (
+        len(env) == len(lines)
+        and text.startswith("agi_")
+        and text.count("\nagi_") == len(lines) - 1
+        and keys.isascii()
+        and keys.isidentifier()
+    ):
+        env = _parse_lines_one_by_one(lines)
     if "agi_request" not in env:
         raise AgiProtocolError("the AGI request has no agi_request line")
-    return request_from_env(env)
+    return _build_request(env)
+
+
+def _parse_lines_one_by_one(lines: list[str]) -> dict[str, str]:
+    """The slow path: say which line is wrong, and take "agi_key:value" without the blank too."""
+    env: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        key, sep, value = line.partition(":")
+        if not (sep and key.startswith("agi_") and key.isascii() and key.isidentifier()):
+            raise AgiProtocolError(f"line {number} of the AGI request is not an agi_* header")
+        env[key] = value[1:] if value[:1] == " " else value
+    return env
 
 
 def request_from_env(env: Mapping[str, str]) -> AgiRequest:
     """Build an AgiRequest from agi_* values already split into a mapping."""
-    # agi_network_script is what followed host[:port]/ in the dialplan's AGI(agi://...) URL.
+    return _build_request(dict(env))
+
+
+def _build_request(env: dict[str, str]) -> AgiRequest:
+    # agi_network_script is what followed host[:port]/ in the dialplan's agi:// URL.
     location = env.get("agi_network_script")
     if location is None:
         url = urlsplit(env.get("agi_request", ""))
         path, query = url.path, url.query
     else:
         path, _, query = location.partition("?")
-    numbered = [
-        (int(key[8:]), value)
-        for key, value in env.items()
-        if key.startswith("agi_arg_") and key[8:].isdigit()
-    ]
-    numbered.sort()
+    # Asterisk numbers the arguments 1..N without gaps; stop at the first one missing.
+    args: list[str] = []
+    while (arg := env.get(f"agi_arg_{len(args) + 1}")) is not None:
+        args.append(arg)
     return AgiRequest(
-        env=MappingProxyType(dict(env)),
+        env=MappingProxyType(env),
         script=path.strip("/"),
-        query=MappingProxyType(dict(parse_qsl(query, keep_blank_values=True))),
-        args=tuple(value for _, value in numbered),
+        query=MappingProxyType(dict(parse_qsl(query, keep_blank_values=True))) if query else _NO_QUERY,
+        args=tuple(args),
     )
 
 
 def parse_reply(text: str) -> AgiReply:
     """Parse one whole reply (a 520- block joined by newlines); raise the typed error it means."""
     if text.startswith(_RESULT_PREFIX):
-        rest = text[11:]
+        rest = text[len(_RESULT_PREFIX) :]
         if " " not in rest:  # the common case, "200 result=1": no regex
             result, data, extra = rest, None, ""
         else:
@@ -147,9 +173,7 @@ def _split_data(tail: str) -> tuple[str | None, str]:
     match = _DATA_RE.fullmatch(tail)
     if match is not None:
         return match.group(1), match.group(2).strip()
-    if tail.startswith(
-        " ("
-    ):  # odd words after the data (SPEECH text with spaces), or no ")"
+    if tail.startswith(" ("):  # odd words after the data (SPEECH text with spaces), or no ")"
         data, closed, extra = tail[2:].rpartition(")")
         return (data, extra.strip()) if closed else (tail[2:], "")
     return None, tail.strip()
@@ -157,33 +181,86 @@ def _split_data(tail: str) -> tuple[str | None, str]:
 
 def format_command(verb: str, *args: str | int) -> bytes:
     """Encode one AGI command line, every argument quoted so res_agi's parse_args gives it back."""
-    if not _VERB_RE.fullmatch(verb):
-        raise AgiProtocolError(f"not an AGI command verb: {verb[:40]!r}")
-    parts = [verb]
-    for index, arg in enumerate(args, 1):
-        text = arg if isinstance(arg, str) else str(arg)
-        if "\n" in text or "\r" in text or "\0" in text:
-            # The message names the argument, never its value: it may be a caller's number.
-            raise AgiProtocolError(f"{verb} argument {index} holds CR, LF or NUL")
-        if "\\" in text:
-            text = text.replace("\\", "\\\\")
-        if '"' in text:
-            text = text.replace('"', '\\"')
-        parts.append(f'"{text}"')
+    if verb not in _CHECKED_VERBS:
+        if not _VERB_RE.fullmatch(verb):
+            raise AgiProtocolError(f"not an AGI command verb: {verb[:40]!r}")
+        if len(_CHECKED_VERBS) < 256:  # verbs are constants in our code: a small set
+            _CHECKED_VERBS.add(verb)
     if verb.count(" ") + 1 + len(args) > MAX_COMMAND_WORDS:
         raise AgiProtocolError(f"{verb} has more than {MAX_COMMAND_WORDS} words")
-    parts.append("\n")
+    quoted = []
+    for arg in args:
+        text = arg if type(arg) is str else str(arg)
+        if "\\" in text or '"' in text:
+            text = text.replace("\\", "\\\\").replace('"', '\\"')
+        quoted.append(text)
+    line = f'{verb} "{_BETWEEN_ARGS.join(quoted)}"\n' if args else f"{verb}\n"
+    if _LINE_BREAKERS.search(line, 0, len(line) - 1):
+        # The message names the argument, never its value: it may be a caller's number.
+        index = next(n for n, text in enumerate(quoted, 1) if _LINE_BREAKERS.search(text))
+        raise AgiProtocolError(f"{verb} argument {index} holds CR, LF or NUL")
     try:
-        line = " ".join(parts).encode("utf-8")
+        data = line.encode()
     except UnicodeEncodeError as exc:
-        raise AgiProtocolError(
-            f"{verb} has an argument that is not valid text"
-        ) from exc
-    if len(line) > MAX_COMMAND_BYTES:
-        raise AgiProtocolError(
-            f"{verb} is {len(line)} bytes long, {MAX_COMMAND_BYTES} at most"
-        )
-    return line
+        raise AgiProtocolError(f"{verb} has an argument that is not valid text") from exc
+    if len(data) > MAX_COMMAND_BYTES:
+        raise AgiProtocolError(f"{verb} is {len(data)} bytes long, {MAX_COMMAND_BYTES} at most")
+    return data
+
+
+class AgiCommands:
+    """The AGI commands a handler uses, built on command(): a session, or a test's in-memory fake."""
+
+    __slots__ = ()
+
+    async def command(self, verb: str, *args: str | int) -> AgiReply:
+        raise NotImplementedError
+
+    async def answer(self) -> AgiReply:
+        return await self.command("ANSWER")
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self.command("SET VARIABLE", name, value)
+
+    async def get_variable(self, name: str) -> str | None:
+        """The variable's value, or None when it is not set."""
+        reply = await self.command("GET VARIABLE", name)
+        return (reply.data or "") if reply.result == "1" else None
+
+    async def exec_app(self, app: str, *args: str) -> AgiReply:
+        """Run a dialplan application; Asterisk takes its arguments as one string, joined here with commas.
+
+        Asterisk evaluates that string only if the channel has AGIEXECFULL=yes: never set it, or a
+        caller-supplied "${SHELL(...)}" would run.
+        """
+        reply = await self.command("EXEC", app, ",".join(args))
+        if reply.result == "-2":
+            raise AgiCommandError(f"Asterisk has no application {app!r}")
+        return reply
+
+    async def stream_file(self, name: str, escape_digits: str = "") -> AgiReply:
+        return await self.command("STREAM FILE", name, escape_digits)
+
+    async def verbose(self, message: str, level: int = 1) -> None:
+        await self.command("VERBOSE", message, level)
+
+    async def hangup(self) -> None:
+        await self.command("HANGUP")
+
+    async def set_context(self, context: str) -> None:
+        await self.command("SET CONTEXT", context)
+
+    async def set_extension(self, extension: str) -> None:
+        await self.command("SET EXTENSION", extension)
+
+    async def set_priority(self, priority: int | str) -> None:
+        await self.command("SET PRIORITY", priority)
+
+    async def goto(self, context: str, extension: str, priority: int | str = 1) -> None:
+        """Where the dialplan goes on once this AGI returns (AGI has no GOTO of its own)."""
+        await self.set_context(context)
+        await self.set_extension(extension)
+        await self.set_priority(priority)
 
 
 class ReplyReader:
@@ -218,9 +295,7 @@ class ReplyReader:
                 replies.append(reply)
         del buffer[:start]
         if len(buffer) + sum(map(len, self._block)) > MAX_REPLY_BYTES:
-            raise AgiProtocolError(
-                f"an AGI reply is longer than {MAX_REPLY_BYTES} bytes"
-            )
+            raise AgiProtocolError(f"an AGI reply is longer than {MAX_REPLY_BYTES} bytes")
         return replies
 
     def _take_line(self, line: str) -> str | None:

@@ -39,3 +39,38 @@ def build_route_handler(router: CallRouter, clock: Callable[[], float] = time.ti
         await session.set_variable(variables.TARGET, routed.target)
 
     return route
+
+
+def build_benchmark_handler(operators: int = 200) -> Handler:
+    """The real route script on a real live picture of `operators` free phones, for benchmarks/agi_throughput.py.
+
+    Each routed call is ended at once through the same event path a hangup takes, so operators stay free.
+    """
+    from switchboard.config import parse_site
+    from switchboard.events import CallerHungUp, PhoneStateChanged
+    from switchboard.picture import Picture
+
+    site = parse_site(
+        {
+            "skills": ["general"],
+            "ami": {"secret": "benchmark-secret", "admin_secret": "benchmark-admin"},
+            "queues": [{"name": "general", "requires": {"general": 1}}],
+            "hotlines": [{"number": "100", "queue": "general"}],
+            "operators": [
+                {"sip_user": f"op{i}", "secret": "benchmark-secret", "name": f"Op {i}", "skills": {"general": 3}}
+                for i in range(operators)
+            ],
+            "recordings_dir": "/tmp/switchboard-benchmark-recordings",
+        }
+    )
+    picture = Picture(site)
+    for op in site.operators:
+        picture.apply(PhoneStateChanged(op.sip_user, "NOT_INUSE", 0.0))
+
+    class _Router:
+        def route_call(self, uniqueid: str, caller: str, hotline: str, now: float) -> Routed:
+            result, _record = picture.route_inbound(uniqueid, caller, hotline, now)
+            picture.apply(CallerHungUp(uniqueid, 16, now))
+            return result
+
+    return build_route_handler(_Router())

@@ -57,6 +57,7 @@ def render_asterisk(site: Site, out_dir: str | os.PathLike[str]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name in WRITABLE_DIRS:
         (out / name).mkdir(exist_ok=True)
+    (out / "log" / "cdr-csv").mkdir(exist_ok=True)
     site.recordings_path.mkdir(parents=True, exist_ok=True)
     for name, text in render_files(site, out).items():
         target = out / name

@@ -1,7 +1,6 @@
-"""How many AGI sessions per second our FastAGI server completes on one core: prints one JSON line.
+"""How many AGI sessions a second our FastAGI server completes on one core: prints one JSON line.
 
-The server runs in its own process pinned to one core; a raw-socket load generator that plays
-Asterisk 16 (header, then "200 result=1" to each command) runs in this process, on the other core.
+The server runs in its own process pinned to one core; this process, pinned to the other, plays Asterisk 16.
 """
 
 from __future__ import annotations
@@ -16,36 +15,39 @@ import select
 import socket
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agi_scripts.server import AgiSession, FastAgiServer, Handler  # noqa: E402
+from agi_scripts.server import AgiSession, FastAgiServer, Handler
 
 
 async def _three_set_variables(session: AgiSession) -> None:
     await session.set_variable("SWITCHBOARD_CALL_ID", session.request.uniqueid)
-    await session.set_variable("SWITCHBOARD_RECORDING", "/recordings/2024/06/call.wav")
-    await session.set_variable("SWITCHBOARD_TARGET", "PJSIP/op-1042")
+    await session.set_variable("SWITCHBOARD_RECORDING", "/recordings/2024/06/1718000000.42.wav")
+    await session.set_variable("SWITCHBOARD_TARGET", "PJSIP/op1042")
 
 
-def _local_benchmark_handler() -> Handler:
-    """The same three commands as the real route script, until it offers its own."""
+def _local_benchmark_handler(*_options: object) -> Handler:
+    """The route script's three SET VARIABLE and nothing else: the server's own cost."""
     return _three_set_variables
 
 
-try:  # The real `route` handler, when its module offers one; the fallback is one line below.
-    from agi_scripts.route import build_benchmark_handler  # type: ignore[attr-defined]
+def _route_handler_builder() -> tuple[Callable[..., Handler], str]:
+    """The real route script when it offers a benchmark handler, else the local one."""
+    try:
+        from agi_scripts.route import build_benchmark_handler
+    except ImportError:
+        return _local_benchmark_handler, "local three SET VARIABLE (no agi_scripts.route.build_benchmark_handler)"
+    return build_benchmark_handler, "agi_scripts.route.build_benchmark_handler"
 
-    HANDLER_SOURCE = "agi_scripts.route.build_benchmark_handler"
-except ImportError:
-    build_benchmark_handler = _local_benchmark_handler
-    HANDLER_SOURCE = "benchmarks.agi_throughput (local fallback)"
 
 COMMANDS_PER_SESSION = 3
 REPLY = b"200 result=1\n"
-# What Asterisk 16's launch_netscript() and setup_env() write, in their order.
+# What Asterisk 16's launch_netscript() and setup_env() write, in that order.
 HEADER_TEMPLATE = (
     "agi_network: yes\n"
     "agi_network_script: route\n"
@@ -61,15 +63,15 @@ HEADER_TEMPLATE = (
     "agi_callingani2: 0\n"
     "agi_callington: 0\n"
     "agi_callingtns: 0\n"
-    "agi_dnid: 0140000000\n"
+    "agi_dnid: 100\n"
     "agi_rdnis: unknown\n"
     "agi_context: from-trunk\n"
-    "agi_extension: 0140000000\n"
+    "agi_extension: 100\n"
     "agi_priority: 2\n"
     "agi_enhanced: 0.0\n"
     "agi_accountcode: \n"
     "agi_threadid: 140245331818240\n"
-    "agi_arg_1: sales\n"
+    "agi_arg_1: 100\n"
     "agi_arg_2: fr\n"
     "agi_arg_3: 30\n"
     "\n"
@@ -77,31 +79,42 @@ HEADER_TEMPLATE = (
 
 
 def main() -> None:
+    load_before = round(os.getloadavg()[0], 2)  # other work on this machine skews every figure
     options = _parse_options()
     server_cpu, client_cpu = _two_cores()
-    parent_end, child_end = multiprocessing.get_context("fork").Pipe()
-    loop_kind = options.loop
-    server = multiprocessing.get_context("fork").Process(
-        target=_server_process, args=(child_end, server_cpu, loop_kind), daemon=True
-    )
+    context = multiprocessing.get_context("fork")
+    control, child_end = context.Pipe()
+    server = context.Process(target=_server_process, args=(child_end, server_cpu, options), daemon=True)
     server.start()
-    port = parent_end.recv()
+    port = control.recv()
     if client_cpu is not None:
         os.sched_setaffinity(0, {client_cpu})
     load = _LoadGenerator(("127.0.0.1", port), options.concurrency)
-    load.run(options.warmup, parent_end, options.seconds, options.sessions)
-    server_figures = parent_end.recv()
+    load.run(control, options.warmup, options.seconds, options.sessions)
+    figures = load.figures() | control.recv()
     server.join(timeout=10)
-    print(json.dumps(load.figures() | server_figures | _context(options, server_cpu, client_cpu)))
+    figures["server_cpu_us_per_session"] = round(1e6 * figures["server_cpu_s"] / max(figures["sessions"], 1), 1)
+    figures |= {
+        "concurrency": options.concurrency,
+        "server_cpu_affinity": [server_cpu] if server_cpu is not None else "shared",
+        "client_cpu_affinity": [client_cpu] if client_cpu is not None else "shared",
+        "commands_per_session": COMMANDS_PER_SESSION,
+        "handler": _local_benchmark_handler.__doc__ if options.local_handler else _route_handler_builder()[1],
+        "event_loop": options.loop,
+        "python": platform.python_version(),
+        "load_average_1m_before": load_before,
+    }
+    print(json.dumps(figures))
 
 
 def _parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time (default 5)")
-    parser.add_argument("--concurrency", type=int, default=20, help="sessions at a time")
-    parser.add_argument("--sessions", type=int, default=0, help="stop after N (0: time)")
-    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured start (s)")
+    parser.add_argument("--concurrency", type=int, default=20, help="sessions at a time (default 20)")
+    parser.add_argument("--sessions", type=int, default=0, help="stop after this many sessions instead")
+    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured start, in seconds")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--local-handler", action="store_true", help="measure the server alone")
     return parser.parse_args()
 
 
@@ -112,54 +125,46 @@ def _two_cores() -> tuple[int | None, int | None]:
     return cores[0], cores[1]
 
 
-def _context(options: argparse.Namespace, server_cpu: int | None, client_cpu: int | None) -> dict:
-    return {
-        "concurrency": options.concurrency,
-        "server_cpu_affinity": [server_cpu] if server_cpu is not None else "shared",
-        "client_cpu_affinity": [client_cpu] if client_cpu is not None else "shared",
-        "commands_per_session": COMMANDS_PER_SESSION,
-        "handler": HANDLER_SOURCE,
-        "event_loop": options.loop,
-        "python": platform.python_version(),
-    }
+# -- the server process ---------------------------------------------------------------------------
 
 
-# -- the server process ------------------------------------------------------------------------
-
-
-def _server_process(control: Connection, cpu: int | None, loop_kind: str) -> None:
+def _server_process(control: Connection, cpu: int | None, options: argparse.Namespace) -> None:
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    if loop_kind == "uvloop":
-        import uvloop  # only when asked for: the server must not need it
+    build = _local_benchmark_handler if options.local_handler else _route_handler_builder()[0]
+    server = FastAgiServer({"route": build()})
+    if options.loop == "uvloop":
+        import uvloop  # only when asked for: the server does not need it
 
-        uvloop.run(_serve(control))
+        uvloop.run(_serve(server, control))
     else:
-        asyncio.run(_serve(control))
+        asyncio.run(_serve(server, control))
 
 
-async def _serve(control: Connection) -> None:
-    server = FastAgiServer({"route": build_benchmark_handler()})
+async def _serve(server: FastAgiServer, control: Connection) -> None:
     _, port = await server.start()
     control.send(port)
-    loop = asyncio.get_running_loop()
-    marks: list[float] = []
-    received = asyncio.Event()
+    marks: list[os.times_result] = []
+    message = asyncio.Event()
 
     def on_control() -> None:
         control.recv()
-        marks.append(time.process_time())
-        received.set()
+        marks.append(os.times())
+        message.set()
 
+    loop = asyncio.get_running_loop()
     loop.add_reader(control.fileno(), on_control)
-    while len(marks) < 2:  # "measure from now", then "stop"
-        await received.wait()
-        received.clear()
+    while len(marks) < 3:  # "measure" from now, "mark" the end, then "stop"
+        await message.wait()
+        message.clear()
     loop.remove_reader(control.fileno())
     await server.stop()
+    begin, end = marks[0], marks[1]
     control.send(
         {
-            "server_cpu_s": round(marks[1] - marks[0], 3),
+            "server_cpu_s": round(end.user + end.system - begin.user - begin.system, 3),
+            "server_cpu_user_s": round(end.user - begin.user, 3),
+            "server_cpu_system_s": round(end.system - begin.system, 3),
             "server_sessions_total": server.stats.sessions_total,
             "server_sessions_failed": server.stats.sessions_failed,
             "server_protocol_errors": server.stats.protocol_errors,
@@ -168,53 +173,47 @@ async def _serve(control: Connection) -> None:
     )
 
 
-# -- the load generator (plays Asterisk) -------------------------------------------------------
+# -- the load generator, playing Asterisk ---------------------------------------------------------
 
 
 class _LoadGenerator:
-    """Keeps `concurrency` sessions going with raw non-blocking sockets and epoll: no event loop."""
+    """Keeps `concurrency` sessions going on raw non-blocking sockets and epoll: no event loop to pay for."""
 
     def __init__(self, address: tuple[str, int], concurrency: int) -> None:
         self.address = address
         self.concurrency = concurrency
         self.epoll = select.epoll()
         # fd -> [socket, header sent at (ns), commands seen, first command at (ns)]
-        self.open: dict[int, list] = {}
-        self.started = 0
-        self.completed = 0
-        self.errors = 0
+        self.open: dict[int, list[Any]] = {}
+        self.started = self.completed = self.errors = 0
         self.latencies_ns: list[int] = []
         self.measuring = False
         self.window_s = 0.0
 
-    def run(self, warmup: float, control: Connection, seconds: float, sessions: int) -> None:
+    def run(self, control: Connection, warmup: float, seconds: float, sessions: int) -> None:
         for _ in range(self.concurrency):
             self._start_session()
-        self._loop_until(time.perf_counter() + warmup, None)
+        self._poll_until(time.perf_counter() + warmup, None)
         control.send("measure")
         self.measuring, self.completed, self.latencies_ns = True, 0, []
         begin = time.perf_counter()
-        self._loop_until(begin + seconds if not sessions else float("inf"), sessions or None)
+        self._poll_until(begin + seconds if not sessions else float("inf"), sessions or None)
         self.window_s = time.perf_counter() - begin
         self.measuring = False
+        control.send("mark")
+        self.concurrency = 0  # let the sessions under way finish before the server stops
+        self._poll_until(time.perf_counter() + 5, None)
         control.send("stop")
-        self._drain()
 
-    def _loop_until(self, deadline: float, sessions: int | None) -> None:
-        poll, handle = self.epoll.poll, self._readable
-        while time.perf_counter() < deadline:
+    def _poll_until(self, deadline: float, sessions: int | None) -> None:
+        # Busy-poll (timeout 0): this core has nothing else to do, and in a VM waking a halted vCPU
+        # costs each send() that must do it tens of microseconds, charged to the server's core.
+        poll, readable, clock = self.epoll.poll, self._readable, time.perf_counter
+        while clock() < deadline and (self.open or self.concurrency):
             if sessions is not None and self.completed >= sessions:
                 return
-            for fd, _ in poll(0.1):
-                handle(fd)
-
-    def _drain(self) -> None:
-        """Let the sessions under way finish, starting no new ones."""
-        self.concurrency = 0
-        deadline = time.perf_counter() + 5
-        while self.open and time.perf_counter() < deadline:
-            for fd, _ in self.epoll.poll(0.1):
-                self._readable(fd)
+            for fd, _ in poll(0):
+                readable(fd)
 
     def _start_session(self) -> None:
         sock = socket.create_connection(self.address)
@@ -230,17 +229,14 @@ class _LoadGenerator:
         try:
             data = state[0].recv(4096)
         except ConnectionError:
-            data, self.errors = b"", self.errors + 1
+            data = b""
         if data:
-            lines = data.count(b"\n")  # each command is one line; they come one at a time
+            lines = data.count(b"\n")  # one line per command, and a command waits for its reply
             if state[2] == 0:
                 state[3] = time.perf_counter_ns()
             state[2] += lines
             state[0].send(REPLY * lines)
             return
-        self._finish(fd, state)
-
-    def _finish(self, fd: int, state: list) -> None:
         self.epoll.unregister(fd)
         state[0].close()
         del self.open[fd]
@@ -252,13 +248,13 @@ class _LoadGenerator:
         if len(self.open) < self.concurrency:
             self._start_session()
 
-    def figures(self) -> dict:
+    def figures(self) -> dict[str, Any]:
         latencies = sorted(self.latencies_ns)
 
-        def percentile(p: float) -> float:
+        def percentile(fraction: float) -> float:
             if not latencies:
                 return float("nan")
-            return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] / 1e6, 3)
+            return round(latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] / 1e6, 3)
 
         return {
             "sessions_per_s": round(self.completed / self.window_s, 1),

@@ -9,8 +9,9 @@ import os
 import re
 import socket
 import tomllib
+from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -57,7 +58,8 @@ def _check_secret(value: str) -> str:
 class AsteriskSection(_Model):
     """Where the Asterisk we drive listens; loopback only."""
 
-    bind: Literal["127.0.0.1"] = "127.0.0.1"
+    # Where Asterisk listens (SIP, AMI) and the platform reaches it; the lab and the demo use loopback.
+    host: IPv4Address = IPv4Address("127.0.0.1")
     sip_port: Port = 5060
     ami_port: Port = 5038
     rtp_start: Port = 20000
@@ -90,7 +92,8 @@ class AmiSection(_Model):
 
 
 class FastAgiSection(_Model):
-    host: Literal["127.0.0.1"] = "127.0.0.1"
+    # Where our FastAGI server listens; Asterisk's dialplan calls agi://host:port/.
+    host: IPv4Address = IPv4Address("127.0.0.1")
     port: Port = 4573
 
 
@@ -138,7 +141,7 @@ class Hotline(_Model):
 class Trunk(_Model):
     """The SIP trunk to the telephone network (a SIPp network in tests)."""
 
-    host: Literal["127.0.0.1"] = "127.0.0.1"
+    host: IPv4Address = IPv4Address("127.0.0.1")
     port: Port = 5070
     caller_id: str = "+10000000000"
 

@@ -9,6 +9,7 @@ SwitchboardError
 │   ├── AmiLoginError           Asterisk refused our user or secret
 │   ├── AmiActionError          Asterisk answered an action with Response: Error
 │   ├── AmiTimeoutError         no response within the timeout (ping or action)
+│   ├── AmiProtocolError        Asterisk sent what cannot be framed as AMI (a message over the size limit)
 │   └── UnsafeHeaderError       a header value held CR or LF and was refused before sending
 ├── AgiError                    talking FastAGI to a channel
 │   ├── AgiProtocolError        the request or a reply was malformed, too large or too slow
@@ -64,6 +65,10 @@ class AmiActionError(AmiError):
 
 class AmiTimeoutError(AmiError):
     """No answer within the timeout (an action, or the keep-alive ping)."""
+
+
+class AmiProtocolError(AmiError):
+    """Asterisk sent bytes that cannot be framed as AMI (a message over the size limit); the link is dropped."""
 
 
 class UnsafeHeaderError(AmiError, ValueError):

@@ -35,7 +35,7 @@ class Platform:
         self.picture = Picture(site)
         self.store = CallStore(make_engine(site.store_url_effective))
         self.live = LiveState(site.redis_url)
-        self.ami = AmiClient("127.0.0.1", site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime")
+        self.ami = AmiClient(str(site.asterisk.host), site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime")
         self.agi = FastAgiServer({variables.AGI_ROUTE: build_route_handler(self, clock)})
         self.errors: list[str] = []
         self.reconnects = 0
@@ -60,7 +60,7 @@ class Platform:
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.to_thread(self.store.create_schema)
-        await self.agi.start(self.site.fastagi.host, self.site.fastagi.port)
+        await self.agi.start(str(self.site.fastagi.host), self.site.fastagi.port)
         self.ami.add_connect_hook(self._rebuild)
         await self.ami.connect()
         self._tasks = [
@@ -77,7 +77,7 @@ class Platform:
         self._tasks = []
         await self.agi.stop()
         await self.ami.close()
-        await self._flush()
+        await self.flush()
         await self.live.publish(self.picture, ami_connected=False)
         await self.live.close()
 
@@ -97,7 +97,7 @@ class Platform:
             if device.startswith(PJSIP_PREFIX):
                 states[device[len(PJSIP_PREFIX) :]] = item.get("State") or "UNKNOWN"
         live = {item.get("Uniqueid") or "" for item in await ami.list_action("CoreShowChannels")}
-        await self._flush()
+        await self.flush()
         open_records = await asyncio.to_thread(self.store.open_calls)
         closed = self.picture.rebuild(states, live, open_records, self.clock())
         for record in closed:
@@ -126,12 +126,12 @@ class Platform:
         last_publish = 0.0
         while True:
             await asyncio.sleep(FLUSH_EVERY_S)
-            await self._flush()
+            await self.flush()
             if self.clock() - last_publish >= PUBLISH_EVERY_S:
                 await self.live.publish(self.picture, self.ami.connected)
                 last_publish = self.clock()
 
-    async def _flush(self) -> None:
+    async def flush(self) -> None:
         # One flush at a time, so an older version of a record never overwrites a newer one.
         async with self._flush_lock:
             if not self._pending:

@@ -1,4 +1,5 @@
-"""Talking to Asterisk over AMI: the wire format (``framing``) and the asyncio client (``client``).
+"""Talking to Asterisk over AMI: the wire format (``framing``), the asyncio client (``client``) and its
+per-connection bookkeeping of pending actions (``link``).
 
 Raw AMI names stay inside this package's users in ``switchboard``; the core never imports it.
 """

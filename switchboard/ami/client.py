@@ -1,6 +1,5 @@
 """The asyncio AMI client: one link to Asterisk, answers matched by ActionID, events in order.
-
-It pings, fails every pending action when the link drops, reconnects, and never re-sends.
+It pings, fails every pending action when the link drops, reconnects, and never re-sends an action.
 """
 
 from __future__ import annotations
@@ -9,34 +8,34 @@ import asyncio
 import itertools
 import logging
 import random
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from switchboard.ami.framing import AmiMessage, AmiParser, Headers, serialize_action
+from switchboard.ami.framing import AmiMessage, Headers, serialize_action
+from switchboard.ami.link import Answer, Link
 from switchboard.errors import (
     AmiActionError,
     AmiConnectionError,
     AmiDisconnectedError,
     AmiError,
     AmiLoginError,
+    AmiProtocolError,
     AmiTimeoutError,
 )
 
 log = logging.getLogger("switchboard.ami")
 
 _READ_SIZE = 64 * 1024
-_MAX_ABANDONED = 1024  # timed-out actions whose late answers we still expect, per link
 _QUEUE_WARN_EVERY = 10_000  # events waiting for the consumer: warn at each multiple
 _LOGOFF_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
 class ConnectionChange:
-    """A marker in the event stream: the link came up (after login and hooks) or went down.
+    """A marker in the event stream: the link came up (after login and the connect hooks) or went down.
 
-    After ``up=False`` the consumer's picture is stale; the events after ``up=True`` apply
-    on top of the picture the connect hooks rebuilt.
+    After ``up=False`` the consumer's picture is stale; the events after ``up=True`` apply on top of the
+    picture the connect hooks rebuilt (events read while the hooks ran wait behind the marker).
     """
 
     up: bool
@@ -45,91 +44,6 @@ class ConnectionChange:
 
 AmiEvent = AmiMessage | ConnectionChange
 ConnectHook = Callable[["AmiClient"], Awaitable[None]]
-_Answer = tuple[AmiMessage, list[AmiMessage]]  # the response, a list action's items
-
-
-@dataclass(eq=False)
-class _Pending:
-    future: asyncio.Future[_Answer]
-    is_list: bool
-    response: AmiMessage | None = None
-    items: list[AmiMessage] = field(default_factory=list)
-
-    def finish(self, outcome: _Answer | AmiError) -> None:
-        if self.future.done():
-            return
-        if isinstance(outcome, AmiError):
-            self.future.set_exception(outcome)
-        else:
-            self.future.set_result(outcome)
-
-
-class _Link:
-    """One TCP connection and everything that dies with it."""
-
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self.reader, self.writer = reader, writer
-        self.parser = AmiParser()
-        self.pending: dict[str, _Pending] = {}
-        # action id -> True while a list's items may still come: late answers are dropped
-        self.abandoned: OrderedDict[str, bool] = OrderedDict()
-        self.held: list[AmiMessage] = []  # events read before the up marker went out
-        self.logged_in = self.announced = self.dead = False
-        self.tasks: list[asyncio.Task[None]] = []
-
-    def abandon(self, action_id: str, is_list: bool) -> None:
-        self.abandoned[action_id] = is_list
-        while len(self.abandoned) > _MAX_ABANDONED:
-            self.abandoned.popitem(last=False)
-
-    def route(self, msg: AmiMessage) -> bool:
-        """Give ``msg`` to the action it answers; False if it answers none."""
-        action_id = msg.action_id
-        if action_id is None:
-            return False
-        pending = self.pending.get(action_id)
-        if pending is not None and self._answer(action_id, pending, msg):
-            return True
-        return action_id in self.abandoned and self._swallow_late(action_id, msg)
-
-    def _answer(self, action_id: str, pending: _Pending, msg: AmiMessage) -> bool:
-        event_list = msg.get("EventList", "").lower()
-        if msg.kind == "response" and pending.response is None:
-            if msg.name.lower() == "error":
-                del self.pending[action_id]
-                text = msg.get("Message", "Response: Error")
-                pending.finish(AmiActionError(text, response=msg))
-            elif pending.is_list and event_list == "start":
-                pending.response = msg  # the items follow, as events
-            else:
-                del self.pending[action_id]
-                pending.finish((msg, []))
-            return True
-        if msg.kind == "event" and pending.is_list:
-            if event_list == "complete":
-                del self.pending[action_id]
-                pending.finish((pending.response or msg, pending.items))
-            else:
-                pending.items.append(msg)
-            return True
-        return (
-            False  # e.g. an event that names a plain action: it belongs to the stream
-        )
-
-    def _swallow_late(self, action_id: str, msg: AmiMessage) -> bool:
-        listing = self.abandoned[action_id]
-        event_list = msg.get("EventList", "").lower()
-        if msg.kind == "response":
-            if not (listing and msg.name.lower() != "error" and event_list == "start"):
-                del self.abandoned[action_id]
-            return True
-        if listing and msg.kind == "event":
-            if event_list == "complete":
-                del self.abandoned[action_id]
-            return True
-        return False
 
 
 class _EventStream:
@@ -179,7 +93,7 @@ class AmiClient:
         self._ids = itertools.count(1)
         self._hooks: list[ConnectHook] = []
         self._queue: asyncio.Queue[AmiEvent | None] = asyncio.Queue()
-        self._link: _Link | None = None
+        self._link: Link | None = None
         self._down = asyncio.Event()  # the current link died: wakes the supervisor
         self._supervisor: asyncio.Task[None] | None = None
         self._closed = False
@@ -196,30 +110,32 @@ class AmiClient:
         return self._link.parser.banner if self._link is not None else None
 
     def add_connect_hook(self, hook: ConnectHook) -> None:
-        """Run ``hook(client)`` after each login, before the up marker; it may send actions.
+        """Run ``hook(client)`` after each login, before the up marker and ``connected``; it may send actions.
 
-        A hook that raises fails that attempt: ``connect`` raises it, a reconnect retries.
+        A hook that raises fails that attempt: ``connect`` raises it, a reconnect retries with backoff.
         """
         self._hooks.append(hook)
 
     def events(self) -> AsyncIterator[AmiEvent]:
-        """Events and ``ConnectionChange`` markers in the order received, for ONE consumer.
+        """Events and ``ConnectionChange`` markers in the order received, for ONE consumer; ends at close().
 
-        Unbounded, so that a slow consumer never stalls the reader (and with it the pings);
-        a warning is logged as the backlog grows.
+        Unbounded, so that a slow consumer never stalls the reader (and with it the pings); a warning is
+        logged at every 10,000 events of backlog.
         """
         return _EventStream(self._queue)
 
     async def connect(self) -> None:
-        """Connect and log in once: ``AmiLoginError``, ``AmiConnectionError``, no retry."""
+        """Connect, log in, run the hooks; raises ``AmiLoginError``/``AmiConnectionError`` (no retry here).
+
+        Once up, a supervisor reconnects after every drop (``reconnect=True``) with jittered backoff.
+        """
         if self._closed:
             raise AmiConnectionError(f"{self._name}: client is closed")
-        if self._link is not None and not self._link.dead:
-            return
+        if self._supervisor is not None or (self._link is not None and not self._link.dead):
+            return  # already up, or the supervisor owns the reconnecting
         await self._start_link("connected")
         if self._reconnect and self._supervisor is None:
-            supervise = self._supervise()
-            self._supervisor = asyncio.create_task(supervise, name=f"{self._name}-up")
+            self._supervisor = asyncio.create_task(self._supervise(), name=f"{self._name}-reconnect")
 
     async def close(self) -> None:
         """Log off if possible, stop every task, fail pending actions, end ``events()``."""
@@ -240,10 +156,12 @@ class AmiClient:
             await self._reap(link)
         self._queue.put_nowait(None)
 
-    async def action(
-        self, name: str, headers: Headers | None = None, *, timeout: float | None = None
-    ) -> AmiMessage:
-        """Send one action, return its response; ``Response: Error`` -> AmiActionError."""
+    async def action(self, name: str, headers: Headers | None = None, *, timeout: float | None = None) -> AmiMessage:
+        """Send one action, return its response (Success, Goodbye, Follows...).
+
+        ``Response: Error`` raises ``AmiActionError``; no answer in time raises ``AmiTimeoutError`` (the late
+        answer is dropped); a drop raises ``AmiDisconnectedError``; not connected: ``AmiConnectionError`` at once.
+        """
         wait = self._action_timeout if timeout is None else timeout
         response, _ = await self._send(self._live_link(), name, headers, wait, False)
         return response
@@ -251,38 +169,29 @@ class AmiClient:
     async def list_action(
         self, name: str, headers: Headers | None = None, *, timeout: float | None = None
     ) -> list[AmiMessage]:
-        """Send a list action, return its item events (never seen by ``events()``).
+        """Send a list action, return its item events (never seen by ``events()``), in order.
 
-        The ``EventList: Complete`` event is not included; ``timeout`` covers the list.
+        The ``EventList: Complete`` event is not included; ``timeout`` covers the whole list. A Success without
+        ``EventList: start`` gives []; errors as for ``action``.
         """
         wait = self._action_timeout if timeout is None else timeout
         _, items = await self._send(self._live_link(), name, headers, wait, True)
         return items
 
-    def _live_link(self) -> _Link:
+    def _live_link(self) -> Link:
         link = self._link
         if link is None or link.dead or not link.logged_in:
             raise AmiConnectionError(f"{self._name}: not connected to AMI")
         return link
 
-    async def _send(
-        self,
-        link: _Link,
-        name: str,
-        headers: Headers | None,
-        timeout: float,
-        is_list: bool,
-    ) -> _Answer:
+    async def _send(self, link: Link, name: str, headers: Headers | None, timeout: float, is_list: bool) -> Answer:
         action_id = f"{self._name}-{next(self._ids)}"
         # refuses CR/LF in any header before anything is written
         data = serialize_action(name, headers or {}, action_id)
         if link.dead:
             raise AmiConnectionError(f"{self._name}: not connected to AMI")
-        pending = _Pending(asyncio.get_running_loop().create_future(), is_list)
-        link.pending[action_id] = pending
-        log.debug(
-            "%s: sending %s %s", self._name, name, action_id
-        )  # no headers: Secret
+        pending = link.expect(action_id, is_list)
+        log.debug("%s: sending %s %s", self._name, name, action_id)  # no headers: Secret
         try:
             async with asyncio.timeout(timeout):
                 link.writer.write(data)
@@ -295,12 +204,11 @@ class AmiClient:
             lost = f"{self._name}: link lost while sending {name}: {exc!r}"
             raise AmiDisconnectedError(lost) from None
         finally:
-            if link.pending.pop(action_id, None) is not None and not link.dead:
-                link.abandon(action_id, is_list)  # timed out or cancelled
+            link.give_up(action_id, is_list)  # if it timed out or was cancelled, its late answer is dropped
             if pending.future.done() and not pending.future.cancelled():
                 pending.future.exception()  # retrieved: what we raised says it all
 
-    def _dispatch(self, link: _Link, msg: AmiMessage) -> None:
+    def _dispatch(self, link: Link, msg: AmiMessage) -> None:
         if link.route(msg):
             return
         if msg.kind != "event":
@@ -331,7 +239,7 @@ class AmiClient:
             raise
         self._announce(link, reason)
 
-    async def _open(self) -> _Link:
+    async def _open(self) -> Link:
         where = f"{self._host}:{self._port}"
         try:
             async with asyncio.timeout(self._connect_timeout):
@@ -339,12 +247,12 @@ class AmiClient:
         except (OSError, TimeoutError) as exc:
             message = f"{self._name}: cannot connect to AMI at {where}: {exc!r}"
             raise AmiConnectionError(message) from None
-        link = _Link(reader, writer)
+        link = Link(reader, writer)
         reading = self._read_loop(link)
         link.tasks.append(asyncio.create_task(reading, name=f"{self._name}-read"))
         return link
 
-    async def _login(self, link: _Link) -> None:
+    async def _login(self, link: Link) -> None:
         headers = {
             "Username": self._username,
             "Secret": self._secret,
@@ -360,7 +268,7 @@ class AmiClient:
         link.logged_in = True
         log.info("%s: logged in as %r (%s)", self._name, user, link.parser.banner)
 
-    def _announce(self, link: _Link, reason: str) -> None:
+    def _announce(self, link: Link, reason: str) -> None:
         # no await in here: marker and held events go out before anything read later
         link.announced = True
         self._down.clear()
@@ -369,19 +277,14 @@ class AmiClient:
             self._queue.put_nowait(event)
         link.held.clear()
 
-    def _drop(self, link: _Link, reason: str) -> None:
+    def _drop(self, link: Link, reason: str) -> None:
         """The link is dead: fail its pending actions (never re-sent), close it, say so."""
         if link.dead:
             return
         link.dead = True
         if self._closed:
             reason = "closed by the client"  # Asterisk hung up because of our Logoff
-        for action_id, pending in link.pending.items():
-            lost = f"{self._name}: link lost while {action_id} was pending: {reason}"
-            pending.finish(AmiDisconnectedError(lost))
-        link.pending.clear()
-        link.abandoned.clear()
-        link.held.clear()  # never announced: the consumer has no picture to apply them to
+        link.fail_all(self._name, reason)
         link.writer.transport.abort()
         if link.announced:
             log.warning("%s: AMI link lost: %s", self._name, reason)
@@ -389,13 +292,13 @@ class AmiClient:
         if self._link is link:
             self._down.set()
 
-    async def _reap(self, link: _Link) -> None:
+    async def _reap(self, link: Link) -> None:
         tasks = [task for task in link.tasks if task is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _read_loop(self, link: _Link) -> None:
+    async def _read_loop(self, link: Link) -> None:
         reason = "connection closed by Asterisk"
         try:
             while data := await link.reader.read(_READ_SIZE):
@@ -403,12 +306,12 @@ class AmiClient:
                     self._dispatch(link, msg)
         except OSError as exc:
             reason = f"connection error: {exc!r}"
-        except AmiError as exc:
+        except AmiProtocolError as exc:
             reason = f"protocol error: {exc}"
         finally:
             self._drop(link, reason)
 
-    async def _ping_loop(self, link: _Link) -> None:
+    async def _ping_loop(self, link: Link) -> None:
         # panoramisk sends pings but never checks them: a half-open link must be noticed
         while not link.dead:
             await asyncio.sleep(self._ping_interval)

@@ -1,16 +1,5 @@
-"""The AMI wire format: an incremental parser for what Asterisk sends, a serializer for ours.
-
-Pure code, no I/O: the client feeds the parser what it reads, writes what serialize returns.
-
-Text: bytes are decoded as UTF-8 with ``errors="surrogateescape"``. A byte that is not
-UTF-8 (a Latin-1 caller name from a trunk) never crashes the parser nor loses the message,
-and nothing is lost: ``value.encode("utf-8", "surrogateescape")`` gives the exact bytes
-back. ``serialize_action`` encodes the same way, so a channel name read from an event goes
-back out in a ``Hangup`` byte for byte. Code that hands such a value to a strict UTF-8 sink
-(Redis, JSON) re-encodes it with ``errors="replace"`` first.
-
-Lines without ``": "`` in a message (the raw output of an old ``Response: Follows``) are
-kept in order under the empty key: ``msg.get_all("")`` returns them.
+"""The AMI wire format: an incremental parser for the bytes Asterisk sends, and the serializer for our actions.
+Pure code, no I/O: the client feeds the parser what it reads and writes what ``serialize_action`` returns.
 """
 
 from __future__ import annotations
@@ -19,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from switchboard.errors import AmiError, UnsafeHeaderError
+from switchboard.errors import AmiProtocolError, UnsafeHeaderError
 
 DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 ENCODING = "utf-8"
@@ -31,10 +20,10 @@ Headers = Mapping[str, str | int | Sequence[str | int]]
 
 @dataclass(frozen=True, slots=True)
 class AmiMessage(Mapping[str, str]):
-    """One AMI message: its (key, value) pairs in wire order, repeated keys included.
+    """One AMI message, immutable: its (key, value) pairs in wire order, repeated keys included.
 
-    As a Mapping it ignores the case of keys (``ActionID`` and ``ActionId`` both occur) and
-    gives the first value of a key; ``get_all`` gives every value, ``headers`` every pair.
+    As a Mapping it ignores the case of keys (``ActionID`` and ``ActionId`` both occur) and gives the first value
+    of a key; ``get_all`` gives every value of a key (``ChanVariable``, ``Output``), ``headers`` every pair.
     """
 
     headers: tuple[tuple[str, str], ...]
@@ -101,15 +90,23 @@ class AmiMessage(Mapping[str, str]):
 class AmiParser:
     """Turns the AMI byte stream into messages, whatever the chunking of the reads.
 
-    A message ends at its first empty line. Lines end in CRLF or a bare LF, so the
-    ``\\r\\n\\n`` endings some Asterisk versions sent end a message too, and empty lines
+    Framing: lines are split on bytes before decoding. A message ends at its first empty line; lines end in CRLF
+    or a bare LF, so the ``\\r\\n\\n`` endings some Asterisk versions sent end a message too, and empty lines
     between messages are skipped. The first line of the stream, if it is not a header
     (``Asterisk Call Manager/5.0.1``), is the banner: see ``banner``.
 
-    A message over ``max_message_size`` bytes (its lines with their endings) raises
-    ``AmiError``: the stream is out of step, so every later ``feed`` raises too and the
-    caller drops the connection. Messages completed before the oversized one in the same
-    chunk are returned first; the error then comes with the next ``feed``.
+    Text: UTF-8 with ``errors="surrogateescape"``. A byte that is not UTF-8 (a Latin-1 caller name from a trunk)
+    never crashes the parser nor loses the message, and is kept exactly: ``value.encode("utf-8",
+    "surrogateescape")`` gives the bytes back, and ``serialize_action`` encodes the same way, so a channel name read
+    from an event goes back out in a ``Hangup`` byte for byte. Code that hands such a value to a strict UTF-8 sink
+    (Redis, JSON) re-encodes it with ``errors="replace"``.
+
+    A line without ``": "`` inside a message (raw output of an old ``Response: Follows``) is kept, in order, under
+    the empty key: ``msg.get_all("")``.
+
+    Size: a message over ``max_message_size`` bytes (its lines with their endings) raises ``AmiProtocolError``.
+    The stream is then out of step, so every later ``feed`` raises too and the caller drops the connection. Messages
+    completed before the oversized one in the same chunk are returned first; the error comes with the next ``feed``.
     """
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
@@ -126,7 +123,7 @@ class AmiParser:
     def feed(self, data: bytes) -> list[AmiMessage]:
         """Consume ``data``; return the messages it completed, in order."""
         if self._failed is not None:
-            raise AmiError(self._failed)
+            raise AmiProtocolError(self._failed)
         self._buf += data
         out: list[AmiMessage] = []
         buf, start, search_from = self._buf, 0, self._scanned
@@ -168,16 +165,15 @@ class AmiParser:
         self._lines, self._size = [], 0
         if out:
             return out
-        raise AmiError(self._failed)
+        raise AmiProtocolError(self._failed)
 
 
 def serialize_action(name: str, headers: Headers, action_id: str) -> bytes:
     """The bytes of one action: Action, ActionID, then the headers in order.
 
-    A sequence value repeats its key (Originate's ``Variable``); other values are str()'d.
-    Raises ``UnsafeHeaderError`` before producing anything if a key or value holds CR or
-    LF, a key is empty or holds ":", or ``headers`` sets ``Action`` or ``ActionID`` (the
-    client owns those: it matches answers on them).
+    A sequence value repeats its key (Originate's ``Variable``); other values are str()'d. Raises
+    ``UnsafeHeaderError`` before producing anything if a key or value holds CR or LF, a key is empty or holds ":",
+    or ``headers`` sets ``Action`` or ``ActionID`` (the client owns those: it matches answers on them).
     """
     lines = [_header_line("Action", name), _header_line("ActionID", action_id)]
     for key, value in headers.items():

@@ -101,6 +101,7 @@ class AsteriskProcess:
         """Stop gracefully (core stop now), then terminate, then kill."""
         if not self.running:
             return
+        self._signal(signal.SIGCONT)  # a test may have frozen it (SIGSTOP) to stall AMI
         await self.cli("core stop now", timeout=5.0, check=False)
         if not await self._wait_exit(timeout):
             self._signal(signal.SIGTERM)

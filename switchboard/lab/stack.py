@@ -1,0 +1,114 @@
+"""The whole lab in one place: Redis, Asterisk from our rendered configs, the platform, and operators' softphones.
+
+`make demo` and the integration tests start the same stack; it stops everything it started, even on failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from switchboard.config import Site
+from switchboard.errors import LabError
+from switchboard.lab.asterisk import AsteriskProcess
+from switchboard.lab.redis import RedisProcess
+from switchboard.lab.site import lab_site_dict, write_lab_site
+from switchboard.lab.softphone import SoftphoneBank
+from switchboard.picture import FREE_STATES
+from switchboard.platform import Platform
+
+log = logging.getLogger("switchboard.lab")
+
+
+class LabStack:
+    """Start with `async with LabStack(folder) as lab:`; everything is on free loopback ports under `folder`."""
+
+    def __init__(self, folder: Path, *, operators: int = 3, site_data: dict[str, Any] | None = None) -> None:
+        self.folder = Path(folder)
+        self.operators = operators
+        self.site_data = site_data
+        self.redis = RedisProcess(self.folder / "redis")
+        self.site: Site | None = None
+        self.site_path: Path | None = None
+        self.asterisk: AsteriskProcess | None = None
+        self.platform: Platform | None = None
+        self.phones: SoftphoneBank | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> LabStack:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        await self.redis.start()
+        self._stack.push_async_callback(self.redis.stop)
+        data = self.site_data or lab_site_dict(self.folder, operators=self.operators)
+        data["redis_url"] = self.redis.url
+        self.site_path, self.site = write_lab_site(self.folder, data)
+        self.asterisk = AsteriskProcess(self.site, self.folder / "asterisk")
+        await self.asterisk.start()
+        self._stack.push_async_callback(self.asterisk.stop)
+        self.platform = Platform(self.site)
+        await self.platform.start()
+        self._stack.push_async_callback(self.platform.stop)
+        self.phones = SoftphoneBank()
+        await self.phones.start()
+        self._stack.push_async_callback(self.phones.stop)
+        await self.register_all()
+
+    async def register_all(self, timeout: float = 15.0) -> None:
+        """Register every operator's softphone and wait until the platform sees each phone free."""
+        assert self.site and self.phones
+        registrar = f"127.0.0.1:{self.site.asterisk.sip_port}"
+        for op in self.site.operators:
+            await self.phones.register(op.sip_user, op.secret, registrar, display=op.name)
+        await self.wait_for(
+            lambda: all(self.platform_op_state(op.sip_user) in FREE_STATES for op in self.site.operators),  # type: ignore[union-attr]
+            timeout,
+            "operators' phones free in the platform's picture",
+        )
+
+    def platform_op_state(self, sip_user: str) -> str:
+        assert self.platform
+        return self.platform.picture.operators[sip_user].phone_state
+
+    async def wait_for(self, predicate: Any, timeout: float, what: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                raise LabError(f"timed out after {timeout}s waiting for {what}")
+            await asyncio.sleep(0.05)
+
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """No call in progress in the picture and no channel left in Asterisk."""
+        assert self.platform
+        await self.wait_for(lambda: not self.platform.picture.calls, timeout, "calls to end")  # type: ignore[union-attr]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self.channels():
+            if loop.time() > deadline:
+                raise LabError(f"channels still up after {timeout}s: {await self.channels()}")
+            await asyncio.sleep(0.1)
+
+    async def channels(self) -> list[str]:
+        assert self.platform
+        return [item.get("Channel") or "" for item in await self.platform.ami.list_action("CoreShowChannels")]
+
+    async def leaks(self) -> list[str]:
+        """What a finished test must not leave behind: live channels, open AGI sessions."""
+        assert self.platform
+        found = [f"channel {name}" for name in await self.channels()]
+        if self.platform.agi.active_sessions:
+            found.append(f"{self.platform.agi.active_sessions} open AGI sessions")
+        return found
