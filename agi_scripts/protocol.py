@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from switchboard.errors import AgiCommandError, AgiHangupError, AgiProtocolError
@@ -68,8 +69,7 @@ class AgiRequest:
         return self.env.get("agi_context", "")
 
 
-@dataclass(frozen=True, slots=True)
-class AgiReply:
+class AgiReply(NamedTuple):
     """A 200 answer: result is text (GET DATA digits keep their leading zeros), data the (...) part."""
 
     code: int
@@ -194,13 +194,13 @@ def format_command(verb: str, *args: str | int) -> bytes:
         if "\\" in text or '"' in text:
             text = text.replace("\\", "\\\\").replace('"', '\\"')
         quoted.append(text)
-    line = f'{verb} "{_BETWEEN_ARGS.join(quoted)}"\n' if args else f"{verb}\n"
-    if _LINE_BREAKERS.search(line, 0, len(line) - 1):
+    joined = _BETWEEN_ARGS.join(quoted)
+    if "\n" in joined or "\r" in joined or "\0" in joined:
         # The message names the argument, never its value: it may be a caller's number.
         index = next(n for n, text in enumerate(quoted, 1) if _LINE_BREAKERS.search(text))
         raise AgiProtocolError(f"{verb} argument {index} holds CR, LF or NUL")
     try:
-        data = line.encode()
+        data = (f'{verb} "{joined}"\n' if args else f"{verb}\n").encode()
     except UnicodeEncodeError as exc:
         raise AgiProtocolError(f"{verb} has an argument that is not valid text") from exc
     if len(data) > MAX_COMMAND_BYTES:

@@ -14,9 +14,12 @@ from asterisk_conf import variables
 
 
 class Routed(Protocol):
-    call_id: str
-    target: str
-    recording: str
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def recording(self) -> str: ...
 
 
 class CallRouter(Protocol):

@@ -11,6 +11,7 @@ import math
 import re
 import select
 import socket
+import time
 import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -183,7 +184,7 @@ class FastAgiServer:
 
     def _sweep(self) -> None:
         assert self._loop is not None
-        now = self._loop.time()
+        now = time.monotonic()
         for conn in [conn for conn in self._connections if conn.due <= now]:
             conn.timed_out()
         self._sweeper = self._loop.call_later(self._tick, self._sweep)
@@ -226,7 +227,7 @@ class _AgiConnection:
         self._waiters: deque[asyncio.Future[str]] = deque()
         self._error: AgiError | None = None  # set once no more commands can be sent
         self._timeout = server.command_timeout
-        self.due = loop.time() + server.header_timeout
+        self.due = time.monotonic() + server.header_timeout
         self.task: asyncio.Task[None] | None = None
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -306,7 +307,7 @@ class _AgiConnection:
             raise AgiProtocolError("Asterisk does not read its AGI connection")
         waiter = self._loop.create_future()
         self._waiters.append(waiter)
-        self.due = self._loop.time() + self._timeout
+        self.due = time.monotonic() + self._timeout
         return waiter
 
     def _reply_received(self, text: str) -> None:

@@ -216,7 +216,8 @@ class _LoadGenerator:
                 readable(fd)
 
     def _start_session(self) -> None:
-        sock = socket.create_connection(self.address)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # no getaddrinfo per call
+        sock.connect(self.address)
         sock.setblocking(False)
         header = HEADER_TEMPLATE.format(port=self.address[1], n=self.started).encode()
         self.started += 1

@@ -31,7 +31,9 @@ async def run_demo(
     with contextlib.ExitStack() as cleanup:
         folder = keep or Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="switchboard-demo-")))
         folder.mkdir(parents=True, exist_ok=True)
-        console.print(f"[bold]Switchboard demo[/] in {folder}: starting Redis, Asterisk, the platform, {operators} operators")
+        console.print(
+            f"[bold]Switchboard demo[/] in {folder}: starting Redis, Asterisk, the platform, {operators} operators"
+        )
         async with LabStack(folder, operators=operators) as lab:
             assert lab.site and lab.platform and lab.phones
             for op in lab.site.operators:
@@ -42,8 +44,14 @@ async def run_demo(
             started = time.monotonic()
             sipp = asyncio.create_task(
                 run_callers(
-                    CALLER_SCENARIO, "127.0.0.1", lab.site.asterisk.sip_port, number=hotline, calls=calls,
-                    rate=rate, concurrency=max(4, operators * 2), call_seconds=60.0,
+                    CALLER_SCENARIO,
+                    "127.0.0.1",
+                    lab.site.asterisk.sip_port,
+                    number=hotline,
+                    calls=calls,
+                    rate=rate,
+                    concurrency=max(4, operators * 2),
+                    call_seconds=60.0,
                     timeout=minutes * 60 + 120,
                 )
             )
@@ -62,13 +70,13 @@ async def run_demo(
 
 def _progress(lab: LabStack, started: float) -> Table:
     assert lab.platform
-    snap = lab.platform.picture.snapshot()
+    picture = lab.platform.picture
     table = Table(title=f"live, {time.monotonic() - started:.0f}s", show_header=True)
     for column in ("offered", "answered", "abandoned", "no operator", "in progress"):
         table.add_column(column, justify="right")
-    table.add_row(*(str(snap[key]) for key in ("offered", "answered", "abandoned", "no_operator", "calls_in_progress")))
-    ops: dict[str, str] = snap["operators"]  # type: ignore[assignment]
-    table.caption = "  ".join(f"{user}: {state}" for user, state in ops.items())
+    counts = [picture.counters[key] for key in ("offered", "answered", "abandoned", "no_operator")]
+    table.add_row(*(str(n) for n in [*counts, len(picture.calls)]))
+    table.caption = "  ".join(f"{user}: {state}" for user, state in picture.operator_states().items())
     return table
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -25,15 +26,14 @@ class LiveState:
 
     async def publish(self, picture: Picture, ami_connected: bool) -> None:
         """Write the whole picture (it is small) in one pipeline; a Redis outage is logged, not fatal."""
-        snap = picture.snapshot()
         now = time.time()
         try:
             pipe = self.redis.pipeline(transaction=True)
             pipe.delete(keys.operators())
-            ops: dict[str, Any] = snap["operators"]  # type: ignore[assignment]
+            ops = picture.operator_states()
             if ops:
-                pipe.hset(keys.operators(), mapping=ops)
-            pipe.hset(keys.inbound_counters(), mapping={k: v for k, v in snap.items() if isinstance(v, int)})
+                pipe.hset(keys.operators(), mapping=_fields(ops))
+            pipe.hset(keys.inbound_counters(), mapping=_fields(picture.counters))
             pipe.delete(keys.calls_in_progress())
             calls = {
                 u: json.dumps(
@@ -42,8 +42,8 @@ class LiveState:
                 for u, r in picture.calls.items()
             }
             if calls:
-                pipe.hset(keys.calls_in_progress(), mapping=calls)
-            pipe.hset(keys.ami_state(), mapping={"connected": int(ami_connected), "updated_at": now})
+                pipe.hset(keys.calls_in_progress(), mapping=_fields(calls))
+            pipe.hset(keys.ami_state(), mapping=_fields({"connected": int(ami_connected), "updated_at": now}))
             await pipe.execute()
             if not self.healthy:
                 log.info("redis live state: connected")
@@ -62,3 +62,8 @@ class LiveState:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+def _fields(values: Mapping[str, object]) -> Mapping[Any, Any]:
+    """redis-py types hash mappings with an invariant key type; our keys are plain str."""
+    return values

@@ -171,9 +171,5 @@ class Picture:
                 self.operators[record.operator].offered_call = uniqueid
         return closed
 
-    def snapshot(self) -> dict[str, object]:
-        return {
-            "operators": {u: op.presence().value for u, op in self.operators.items()},
-            "calls_in_progress": len(self.calls),
-            **self.counters,
-        }
+    def operator_states(self) -> dict[str, str]:
+        return {user: op.presence().value for user, op in self.operators.items()}

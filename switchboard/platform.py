@@ -35,7 +35,9 @@ class Platform:
         self.picture = Picture(site)
         self.store = CallStore(make_engine(site.store_url_effective))
         self.live = LiveState(site.redis_url)
-        self.ami = AmiClient(str(site.asterisk.host), site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime")
+        self.ami = AmiClient(
+            str(site.asterisk.host), site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime"
+        )
         self.agi = FastAgiServer({variables.AGI_ROUTE: build_route_handler(self, clock)})
         self.errors: list[str] = []
         self.reconnects = 0

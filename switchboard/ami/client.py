@@ -287,7 +287,7 @@ class AmiClient:
         link.fail_all(self._name, reason)
         link.writer.transport.abort()
         if link.announced:
-            log.warning("%s: AMI link lost: %s", self._name, reason)
+            log.log(logging.INFO if self._closed else logging.WARNING, "%s: AMI link lost: %s", self._name, reason)
             self._queue.put_nowait(ConnectionChange(up=False, reason=reason))
         if self._link is link:
             self._down.set()

@@ -73,7 +73,7 @@ class LabStack:
         for op in self.site.operators:
             await self.phones.register(op.sip_user, op.secret, registrar, display=op.name)
         await self.wait_for(
-            lambda: all(self.platform_op_state(op.sip_user) in FREE_STATES for op in self.site.operators),  # type: ignore[union-attr]
+            lambda: all(self.platform_op_state(op.sip_user) in FREE_STATES for op in self.site.operators),
             timeout,
             "operators' phones free in the platform's picture",
         )
@@ -93,7 +93,7 @@ class LabStack:
     async def wait_idle(self, timeout: float = 30.0) -> None:
         """No call in progress in the picture and no channel left in Asterisk."""
         assert self.platform
-        await self.wait_for(lambda: not self.platform.picture.calls, timeout, "calls to end")  # type: ignore[union-attr]
+        await self.wait_for(lambda: not self.platform.picture.calls, timeout, "calls to end")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while await self.channels():

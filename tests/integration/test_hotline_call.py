@@ -66,7 +66,7 @@ async def test_several_callers_each_reach_a_different_free_operator(lab: LabStac
 
 
 async def test_hostile_caller_ids_never_reach_a_dial_string(lab: LabStack) -> None:
-    """Caller IDs holding quotes, ';', '&', '|', backticks, $( and ${SHELL(id)} are stored verbatim and dial nobody else."""
+    """Caller IDs with quotes, ';', '&', '|', backticks, $( or ${SHELL(id)} are kept as data and dial nobody else."""
     assert lab.site and lab.platform
     await _configure(lab, talk_s=0.5)
     rows = [{"caller_number": text} for text in HOSTILE]
