@@ -1,65 +1,19 @@
-"""The `switchboard` console command: render configs, run the platform, look at calls, run the demo.
+"""Site commands: check the configuration, render Asterisk's, run the platform, list calls, run the demo.
 
-Every command finds the site through --config, else $SWITCHBOARD_CONFIG, else ./switchboard.toml.
+Each command is a thin layer over the modules that do the work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from switchboard.config import Site, load_site, resolve_config_path
-from switchboard.errors import SwitchboardError
-
-
-class _Ctx:
-    def __init__(self) -> None:
-        self.config_option: str | None = None
-
-    def site(self, *, check_ports: bool = False) -> Site:
-        return load_site(resolve_config_path(self.config_option), check_ports=check_ports)
-
-
-def _take_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value:
-        ctx.ensure_object(_Ctx).config_option = value
-
-
-def config_option(func: Any) -> Any:
-    """--config FILE on every command, so it may stand before or after the command's name."""
-    return click.option(
-        "--config",
-        metavar="FILE",
-        expose_value=False,
-        callback=_take_config,
-        is_eager=True,
-        help="Site configuration (default: $SWITCHBOARD_CONFIG, else ./switchboard.toml).",
-    )(func)
-
-
-def emit(data: Any, as_json: bool, human: str | None = None) -> None:
-    if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        click.echo(human if human is not None else json.dumps(data, indent=2, default=str))
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@config_option
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.pass_context
-def cli(ctx: click.Context, verbose: int) -> None:
-    """Switchboard: a call-centre platform for Asterisk (skills ACD, lead lists, predictive dialer)."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.ensure_object(_Ctx)
+from switchboard.cli.base import CliContext, cli, config_option, emit
 
 
 @cli.group()
@@ -72,7 +26,7 @@ def config() -> None:
 @click.option("--ports", is_flag=True, help="Also check that the listening ports are free now.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def config_check(obj: _Ctx, ports: bool, as_json: bool) -> None:
+def config_check(obj: CliContext, ports: bool, as_json: bool) -> None:
     """Load and validate the site file; print a summary."""
     site = obj.site(check_ports=ports)
     data = {
@@ -107,7 +61,7 @@ def asterisk() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
 @click.pass_obj
-def asterisk_render(obj: _Ctx, out: Path, as_json: bool) -> None:
+def asterisk_render(obj: CliContext, out: Path, as_json: bool) -> None:
     """Render a complete Asterisk config set from the site file; start it with `asterisk -C OUT/asterisk.conf -f`."""
     from asterisk_conf.render import render_asterisk, template_names
 
@@ -123,7 +77,7 @@ def asterisk_render(obj: _Ctx, out: Path, as_json: bool) -> None:
 @cli.command("run")
 @config_option
 @click.pass_obj
-def run(obj: _Ctx) -> None:
+def run(obj: CliContext) -> None:
     """Run the platform (AMI, FastAGI, call records, live state) until interrupted."""
     from switchboard.platform import Platform
 
@@ -141,7 +95,7 @@ def run(obj: _Ctx) -> None:
 @click.option("--limit", default=20, show_default=True, help="How many of the latest calls.")
 @click.option("--json", "as_json", is_flag=True, help="Print the call records as JSON.")
 @click.pass_obj
-def calls(obj: _Ctx, limit: int, as_json: bool) -> None:
+def calls(obj: CliContext, limit: int, as_json: bool) -> None:
     """The latest call records."""
     from switchboard.store.calls import CallStore, make_engine
 
@@ -176,18 +130,3 @@ def demo(minutes: float, operators: int, rate: float, as_json: bool, keep: Path 
         emit(report, True)
     if report["inbound"]["answered"] == 0 or report["inbound"]["failed"]:
         sys.exit(1)
-
-
-def main() -> None:
-    try:
-        cli(standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except SwitchboardError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)

@@ -1,0 +1,9 @@
+"""The `switchboard` console command; one module per topic registers its commands on the group.
+
+Add a topic: write switchboard/cli/<topic>.py using `cli` from base, and import it here.
+"""
+
+from switchboard.cli import site  # noqa: F401  (registers the commands)
+from switchboard.cli.base import cli, main
+
+__all__ = ["cli", "main"]
