@@ -113,7 +113,7 @@ def _parse_options() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=20, help="sessions at a time (default 20)")
     parser.add_argument("--sessions", type=int, default=0, help="stop after this many sessions instead")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured start, in seconds")
-    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="uvloop must be installed")
     parser.add_argument("--local-handler", action="store_true", help="measure the server alone")
     return parser.parse_args()
 
