@@ -223,7 +223,7 @@ class AgiCommands:
         await self.command("SET VARIABLE", name, value)
 
     async def get_variable(self, name: str) -> str | None:
-        """The variable's value, or None when it is not set."""
+        """The variable's value, or None when it is not set (Asterisk cuts it at 1023 characters)."""
         reply = await self.command("GET VARIABLE", name)
         return (reply.data or "") if reply.result == "1" else None
 

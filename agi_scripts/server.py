@@ -28,6 +28,7 @@ from agi_scripts.protocol import (
     parse_request,
 )
 from switchboard.errors import AgiError, AgiHangupError, AgiProtocolError
+from switchboard.privacy import mask_number
 
 logger = logging.getLogger("switchboard.agi")
 
@@ -53,18 +54,6 @@ class AgiStats:
     protocol_errors: int = 0  # garbage, oversized or slow headers; bad, missing or late replies
 
 
-def mask_number(number: str) -> str:
-    """Hide all digits but the last two: enough to match a complaint, not enough to call back."""
-    hidden = sum(ch.isdigit() for ch in number) - 2
-    masked = []
-    for ch in number:
-        if ch.isdigit():
-            hidden -= 1
-            ch = "*" if hidden >= 0 else ch
-        masked.append(ch)
-    return "".join(masked)
-
-
 class AgiSession(AgiCommands):
     """One call's AGI conversation: one command at a time, each answered by one reply."""
 
@@ -77,6 +66,10 @@ class AgiSession(AgiCommands):
     async def command(self, verb: str, *args: str | int) -> AgiReply:
         """Send one command; HANGUP or result=-1 raise AgiHangupError, 510/511/520 AgiCommandError."""
         return parse_reply(await self._connection.send(format_command(verb, *args)))
+
+    def hangup_future(self) -> asyncio.Future[None]:
+        """Done when the channel hangs up, for a handler that waits on something else (a caller in a queue)."""
+        return self._connection.hangup_future()
 
 
 class FastAgiServer:
@@ -217,7 +210,9 @@ class FastAgiServer:
 class _AgiConnection:
     """One Asterisk connection: header bytes, then replies handed to the waiting command."""
 
-    __slots__ = ("_error", "_header", "_loop", "_reader", "_server", "_sock", "_timeout", "_waiters", "due", "task")
+    __slots__ = (
+        "_error", "_hangup", "_header", "_loop", "_reader", "_server", "_sock", "_timeout", "_waiters", "due", "task",
+    )  # fmt: skip
 
     def __init__(self, server: FastAgiServer, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
         self._server, self._sock, self._loop = server, sock, loop
@@ -226,6 +221,7 @@ class _AgiConnection:
         # Replies come in order; a cancelled command stays here until its reply comes and is skipped.
         self._waiters: deque[asyncio.Future[str]] = deque()
         self._error: AgiError | None = None  # set once no more commands can be sent
+        self._hangup: asyncio.Future[None] | None = None  # made on demand by AgiSession.hangup_future
         self._timeout = server.command_timeout
         self.due = time.monotonic() + server.header_timeout
         self.task: asyncio.Task[None] | None = None
@@ -328,8 +324,17 @@ class _AgiConnection:
         else:  # a late reply would be taken for the next command's: this connection is done
             self._protocol_error(AgiProtocolError(f"no reply from Asterisk in {self._timeout}s"))
 
+    def hangup_future(self) -> asyncio.Future[None]:
+        if self._hangup is None:
+            self._hangup = self._loop.create_future()
+            if self._error is not None:
+                self._hangup.set_result(None)
+        return self._hangup
+
     def _fail(self, error: AgiError) -> None:
         """No more commands on this connection; the command waiting, if any, gets the error."""
+        if self._hangup is not None and not self._hangup.done():
+            self._hangup.set_result(None)
         if self._error is None:
             self._error = error
         self.due = _NEVER

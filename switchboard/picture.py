@@ -60,6 +60,7 @@ class Picture:
     operators: dict[str, OperatorLive] = field(default_factory=dict)
     calls: dict[str, CallRecord] = field(default_factory=dict)  # by the caller channel's uniqueid
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    built: bool = False  # rebuilt once: from then on the picture is newer than the SQL records
 
     def __post_init__(self) -> None:
         for op in self.site.operators:
@@ -107,6 +108,10 @@ class Picture:
         record = self.calls.get(event.uniqueid)
         if record is None:
             return None
+        if isinstance(event, CallerHungUp):
+            return self.end_call(record, event.at, event.cause)
+        if record.outcome is not None:
+            return None  # decided already: a late or repeated DialEnd must not count the call twice
         if isinstance(event, OperatorAnswered):
             self._release_offer(record)
             self.counters["answered"] += 1
@@ -117,8 +122,6 @@ class Picture:
                 return None
             self.counters["missed"] += 1
             return self._update(replace(record, outcome="missed"))
-        if isinstance(event, CallerHungUp):
-            return self.end_call(record, event.at, event.cause)
         return None
 
     def end_call(self, record: CallRecord, at: float, cause: int | None) -> CallRecord:
@@ -152,24 +155,45 @@ class Picture:
 
     # -- rebuild after a (re)connect -----------------------------------------------------------
     def rebuild(
-        self, phone_states: dict[str, str], live_uniqueids: set[str], open_records: Iterable[CallRecord], now: float
+        self,
+        phone_states: dict[str, str],
+        live_uniqueids: set[str],
+        open_records: Iterable[CallRecord],
+        now: float,
+        *,
+        listed_at: float | None = None,
     ) -> list[CallRecord]:
-        """Reset from DeviceStateList, CoreShowChannels and the open SQL records; returns the records closed."""
+        """Reset from DeviceStateList, CoreShowChannels and the open SQL records; returns the records closed.
+
+        Only a picture never built adopts the open SQL records (a new process learns its calls there); afterwards
+        SQL lags the picture. Calls routed at or after `listed_at` (when the channels were listed) are kept.
+        """
         for sip_user, op in self.operators.items():
             op.phone_state = phone_states.get(sip_user, "UNAVAILABLE")
             op.offered_call = None
             if op.phone_state in FREE_STATES:
                 op.idle_since = min(op.idle_since or now, now)
-        for record in open_records:
-            self.calls.setdefault(record.uniqueid, record)
+        if not self.built:
+            for record in open_records:
+                if record.uniqueid not in self.calls:
+                    self._adopt(record)
+            self.built = True
         closed = []
         for uniqueid, record in list(self.calls.items()):
-            if uniqueid not in live_uniqueids:
+            listed = listed_at is None or record.started_at < listed_at
+            if listed and uniqueid not in live_uniqueids:
                 # The call ended while we could not see it: close it with the time we learned of it.
                 closed.append(self.end_call(record, now, None))
-            elif record.answered_at is None and record.operator:
-                self.operators[record.operator].offered_call = uniqueid
+            elif record.outcome is None and (rung := self.operators.get(record.operator or "")) is not None:
+                rung.offered_call = uniqueid  # still ringing; an operator gone from the site has nothing to mark
         return closed
+
+    def _adopt(self, record: CallRecord) -> None:
+        """A call routed by an earlier process: counted here too, so the counters still add up."""
+        self.calls[record.uniqueid] = record
+        self.counters["offered"] += 1
+        if record.outcome in self.counters:
+            self.counters[record.outcome] += 1
 
     def operator_states(self) -> dict[str, str]:
         return {user: op.presence().value for user, op in self.operators.items()}

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from agi_scripts.route import build_route_handler
 from agi_scripts.server import FastAgiServer
@@ -28,6 +29,16 @@ FLUSH_EVERY_S = 0.2
 PUBLISH_EVERY_S = 0.5
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a connect hook read for the picture's rebuild."""
+
+    phone_states: dict[str, str]
+    live: set[str]
+    open_records: list[CallRecord]
+    listed_at: float
+
+
 class Platform:
     def __init__(self, site: Site, *, clock: Callable[[], float] = time.time) -> None:
         self.site = site
@@ -43,6 +54,7 @@ class Platform:
         self.reconnects = 0
         self._pending: dict[str, CallRecord] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._snapshot: _Snapshot | None = None  # read by the connect hook, applied at the up marker
         self._flush_lock = asyncio.Lock()
 
     # -- the route script's port ---------------------------------------------------------------
@@ -92,36 +104,59 @@ class Platform:
 
     # -- AMI -----------------------------------------------------------------------------------
     async def _rebuild(self, ami: AmiClient) -> None:
-        """After every (re)connect: phones (DeviceStateList), live calls (CoreShowChannels), open calls (SQL)."""
+        """After every (re)connect, read what the picture is rebuilt from: phones (DeviceStateList), live calls
+        (CoreShowChannels) and, for a picture never built, the open SQL records.
+
+        The event follower applies it at the up marker: after the old link's last events, which would otherwise
+        overwrite it, and before the new link's first.
+        """
+        open_records: list[CallRecord] = []
+        if not self.picture.built:  # once built, the picture is newer than SQL: a reconnect needs no SQL
+            await self.flush()
+            open_records = await asyncio.to_thread(self.store.open_calls)
         states = {}
         for item in await ami.list_action("DeviceStateList"):
             device = item.get("Device") or ""
             if device.startswith(PJSIP_PREFIX):
                 states[device[len(PJSIP_PREFIX) :]] = item.get("State") or "UNKNOWN"
+        listed_at = self.clock()  # calls routed from now on may be missing from the list: they are kept
         live = {item.get("Uniqueid") or "" for item in await ami.list_action("CoreShowChannels")}
-        await self.flush()
-        open_records = await asyncio.to_thread(self.store.open_calls)
-        closed = self.picture.rebuild(states, live, open_records, self.clock())
+        self._snapshot = _Snapshot(states, live, open_records, listed_at)
+
+    def _apply_snapshot(self) -> None:
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is None:
+            return
+        closed = self.picture.rebuild(
+            snapshot.phone_states, snapshot.live, snapshot.open_records, self.clock(), listed_at=snapshot.listed_at
+        )
         for record in closed:
             self._pending[record.id] = record
-        log.info("picture rebuilt: %d phones, %d live channels, %d calls closed", len(states), len(live), len(closed))
+        log.info(
+            "picture rebuilt: %d phones, %d live channels, %d calls closed",
+            len(snapshot.phone_states),
+            len(snapshot.live),
+            len(closed),
+        )
 
     async def _follow_events(self) -> None:
         async for item in self.ami.events():
-            if isinstance(item, ConnectionChange):
-                if item.up:
-                    self.reconnects += 1
-                log.info("AMI %s: %s", "up" if item.up else "down", item.reason)
-                continue
             try:
+                if isinstance(item, ConnectionChange):
+                    log.info("AMI %s: %s", "up" if item.up else "down", item.reason)
+                    if item.up:
+                        self.reconnects += 1
+                        self._apply_snapshot()
+                    continue
                 event = translate(item, self.clock())
                 if event is not None:
                     record = self.picture.apply(event)
                     if record is not None:
                         self._pending[record.id] = record
             except Exception as exc:  # one odd event must never stop the platform following calls
-                log.exception("event not applied: %s", item.get("Event"))
-                self.errors.append(f"event {item.get('Event')}: {exc}")
+                what = "rebuild" if isinstance(item, ConnectionChange) else f"event {item.get('Event')}"
+                log.exception("%s not applied", what)
+                self.errors.append(f"{what}: {exc}")
 
     # -- persistence ---------------------------------------------------------------------------
     async def _flush_loop(self) -> None:

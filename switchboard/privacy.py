@@ -7,8 +7,15 @@ from __future__ import annotations
 
 
 def mask_number(number: str | None, keep: int = 2) -> str:
-    """All but the last `keep` characters replaced by '*', so logs never carry a whole number."""
+    """Every digit but the last `keep` replaced by '*': enough to match a complaint, not enough to call back."""
     if not number:
         return "-"
-    shown = number[-keep:] if len(number) > keep else ""
-    return "*" * (len(number) - len(shown)) + shown
+    hidden = sum(ch.isdigit() for ch in number) - keep
+    masked = []
+    for ch in number:
+        if ch.isdigit():
+            hidden -= 1
+            if hidden >= 0:
+                ch = "*"
+        masked.append(ch)
+    return "".join(masked)

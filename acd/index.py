@@ -1,0 +1,193 @@
+"""The live picture precomputed for fast routing: operators as skill-level bitsets, waiting calls in service order.
+
+Built once per picture change, or updated one operator or call at a time; a decision then costs microseconds.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from acd.model import CallView, OperatorView, Presence
+from acd.skills import excess, holds, step_floor
+from acd.strategies import OrderKey, Strategy, closest_match
+
+# Calls are served by priority, then by how far past their service-level target they are (a call not yet past it
+# ranks by how close it is), then by the longest wait. With time passed in, wait - sl_seconds orders calls exactly
+# as arrived_at + sl_seconds does in reverse, so the service order does not move while calls wait.
+ServiceOrder = tuple[int, float, float, str]
+
+
+def service_order(call: CallView) -> ServiceOrder:
+    """The call's place in the service order: smaller is served first."""
+    return (-call.priority, call.arrived_at + call.sl_seconds, call.arrived_at, call.call_id)
+
+
+def _skill_rows(operators: tuple[OperatorView, ...]) -> dict[str, tuple[int, ...]]:
+    """For each skill, the operators holding it at level 1, 2, ... as bitsets over their positions."""
+    holders: dict[str, list[list[int]]] = {}
+    for position, op in enumerate(operators):
+        for skill, level in op.skills.items():
+            rows = holders.setdefault(skill, [])
+            rows.extend([] for _ in range(level - len(rows)))
+            for row in rows[:level]:
+                row.append(position)
+    return {skill: tuple(sum(1 << p for p in row) for row in rows) for skill, rows in holders.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorIndex:
+    """Operators at fixed positions, with who holds which skill at which level as bitsets over those positions.
+
+    Eligibility for a call is a few integer ANDs; only the eligible few are then ranked by the strategy.
+    """
+
+    strategy: Strategy
+    operators: tuple[OperatorView, ...]
+    keys: tuple[OrderKey, ...]  # strategy.order of each operator, computed once
+    positions: Mapping[str, int]
+    available: int  # bitset of AVAILABLE operators
+    at_least: Mapping[str, tuple[int, ...]]  # at_least[skill][level - 1]: bitset of holders at that level or more
+
+    @classmethod
+    def build(cls, operators: Iterable[OperatorView], strategy: Strategy = closest_match) -> OperatorIndex:
+        """Index a picture's operators (a later view of the same SIP user replaces an earlier one)."""
+        views = tuple({op.sip_user: op for op in operators}.values())
+        return cls(
+            strategy,
+            views,
+            tuple(strategy.order(op) for op in views),
+            {op.sip_user: position for position, op in enumerate(views)},
+            sum(1 << p for p, op in enumerate(views) if op.presence is Presence.AVAILABLE),
+            _skill_rows(views),
+        )
+
+    def updated(self, operator: OperatorView) -> OperatorIndex:
+        """The index with one operator's view replaced or added, without re-indexing everybody."""
+        position = self.positions.get(operator.sip_user)
+        if position is None:
+            return OperatorIndex.build((*self.operators, operator), self.strategy)
+        bit = 1 << position
+        old = self.operators[position]
+        at_least = self.at_least
+        if old.skills != operator.skills:
+            at_least = dict(at_least)
+            for skill in {*old.skills, *operator.skills}:
+                level = operator.skills.get(skill, 0)
+                rows = list(at_least.get(skill, ()))
+                rows.extend(0 for _ in range(level - len(rows)))
+                at_least[skill] = tuple(row | bit if n < level else row & ~bit for n, row in enumerate(rows))
+        available = self.available | bit if operator.presence is Presence.AVAILABLE else self.available & ~bit
+        return replace(
+            self,
+            operators=(*self.operators[:position], operator, *self.operators[position + 1 :]),
+            keys=(*self.keys[:position], self.strategy.order(operator), *self.keys[position + 1 :]),
+            available=available,
+            at_least=at_least,
+        )
+
+    def eligible(self, call: CallView, now: float) -> int:
+        """Bitset of the available operators qualified for the call at `now`, widening applied."""
+        floor = step_floor(call.steps, now - call.arrived_at)
+        found = self.available
+        for skill, base in call.requires.items():
+            rows = self.at_least.get(skill, ())
+            level = max(base, floor, 1)
+            if level > len(rows):
+                return 0
+            found &= rows[level - 1]
+        return found
+
+    def best(self, call: CallView, now: float, found: int) -> int:
+        """The position of the strategy's pick among the operators in bitset `found` (not empty)."""
+        keys = self.keys
+        if not self.strategy.closest_first:
+            best_position, best_key = -1, None
+            while found:
+                low = found & -found
+                position = low.bit_length() - 1
+                found ^= low
+                if best_key is None or keys[position] < best_key:
+                    best_position, best_key = position, keys[position]
+            return best_position
+        return self._closest(call, now, found)
+
+    def _closest(self, call: CallView, now: float, found: int) -> int:
+        """The smallest surplus over the call's needs among `found`, ties to the strategy's order."""
+        floor = step_floor(call.steps, now - call.arrived_at)
+        requires, operators, keys = call.requires, self.operators, self.keys
+        best_position, best_rank = -1, None
+        while found:
+            low = found & -found
+            position = low.bit_length() - 1
+            found ^= low
+            rank = (excess(operators[position].skills, requires, floor), keys[position])
+            if best_rank is None or rank < best_rank:
+                best_position, best_rank = position, rank
+        return best_position
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingIndex:
+    """Waiting calls in service order, each with the skills it needs as a bitmask for a one-AND first filter."""
+
+    calls: tuple[CallView, ...]
+    orders: tuple[ServiceOrder, ...]
+    masks: tuple[int, ...]
+    skill_bits: Mapping[str, int]
+
+    @classmethod
+    def build(cls, calls: Iterable[CallView]) -> WaitingIndex:
+        """Index the waiting calls (a later view of the same call_id replaces an earlier one)."""
+        ranked = sorted({call.call_id: call for call in calls}.values(), key=service_order)
+        skill_bits: dict[str, int] = {}
+        for call in ranked:
+            for skill in call.requires:
+                skill_bits.setdefault(skill, 1 << len(skill_bits))
+        return cls(
+            tuple(ranked),
+            tuple(service_order(call) for call in ranked),
+            tuple(sum(skill_bits[skill] for skill in call.requires) for call in ranked),
+            skill_bits,
+        )
+
+    def added(self, call: CallView) -> WaitingIndex:
+        """The index with one more waiting call."""
+        if any(skill not in self.skill_bits for skill in call.requires):
+            return WaitingIndex.build((*self.calls, call))
+        without = self.removed(call.call_id)
+        order = service_order(call)
+        at = bisect(without.orders, order)
+        mask = sum(self.skill_bits[skill] for skill in call.requires)
+        return replace(
+            without,
+            calls=(*without.calls[:at], call, *without.calls[at:]),
+            orders=(*without.orders[:at], order, *without.orders[at:]),
+            masks=(*without.masks[:at], mask, *without.masks[at:]),
+        )
+
+    def removed(self, call_id: str) -> WaitingIndex:
+        """The index without that call (answered, abandoned or overflowed); unchanged if it is not waiting."""
+        at = next((n for n, call in enumerate(self.calls) if call.call_id == call_id), None)
+        if at is None:
+            return self
+        return replace(
+            self,
+            calls=self.calls[:at] + self.calls[at + 1 :],
+            orders=self.orders[:at] + self.orders[at + 1 :],
+            masks=self.masks[:at] + self.masks[at + 1 :],
+        )
+
+    def first_for(self, operator: OperatorView, now: float) -> CallView | None:
+        """The first call in service order the operator is qualified for at `now`, or None."""
+        held = 0
+        for skill, level in operator.skills.items():
+            if level >= 1:
+                held |= self.skill_bits.get(skill, 0)
+        missing, skills = ~held, operator.skills
+        for mask, call in zip(self.masks, self.calls, strict=True):
+            # Most calls need a skill the operator lacks altogether: one AND rules them out.
+            if not mask & missing and holds(skills, call.requires, step_floor(call.steps, now - call.arrived_at)):
+                return call
+        return None
