@@ -29,6 +29,8 @@ def _skill_rows(operators: tuple[OperatorView, ...]) -> dict[str, tuple[int, ...
     holders: dict[str, list[list[int]]] = {}
     for position, op in enumerate(operators):
         for skill, level in op.skills.items():
+            if level < 1:  # a level of 0 or less is not holding the skill
+                continue
             rows = holders.setdefault(skill, [])
             rows.extend([] for _ in range(level - len(rows)))
             for row in rows[:level]:
@@ -93,7 +95,9 @@ class OperatorIndex:
         found = self.available
         for skill, base in call.requires.items():
             rows = self.at_least.get(skill, ())
-            level = max(base, floor, 1)
+            level = base if base > floor else floor  # max() is a call: too slow for the hot path
+            if level < 1:
+                level = 1
             if level > len(rows):
                 return 0
             found &= rows[level - 1]
@@ -101,22 +105,35 @@ class OperatorIndex:
 
     def best(self, call: CallView, now: float, found: int) -> int:
         """The position of the strategy's pick among the operators in bitset `found` (not empty)."""
+        if self.strategy.closest_first:
+            return self._closest(call, now, found)
+        return self.best_in_order(found)
+
+    def best_in_order(self, found: int) -> int:
+        """The position of the first operator in the strategy's order among bitset `found` (not empty)."""
         keys = self.keys
-        if not self.strategy.closest_first:
-            best_position, best_key = -1, None
-            while found:
-                low = found & -found
-                position = low.bit_length() - 1
-                found ^= low
-                if best_key is None or keys[position] < best_key:
-                    best_position, best_key = position, keys[position]
-            return best_position
-        return self._closest(call, now, found)
+        best_position, best_key = -1, None
+        while found:
+            low = found & -found
+            position = low.bit_length() - 1
+            found ^= low
+            if best_key is None or keys[position] < best_key:
+                best_position, best_key = position, keys[position]
+        return best_position
 
     def _closest(self, call: CallView, now: float, found: int) -> int:
         """The smallest surplus over the call's needs among `found`, ties to the strategy's order."""
         floor = step_floor(call.steps, now - call.arrived_at)
-        requires, operators, keys = call.requires, self.operators, self.keys
+        requires = call.requires
+        if len(requires) == 1:
+            # One skill: the exact-level slices of its bitsets hold equal surplus, so the first non-empty one wins.
+            ((skill, base),) = requires.items()
+            rows = self.at_least[skill]
+            for above in rows[max(base, floor, 1) :]:
+                if found & ~above:
+                    return self.best_in_order(found & ~above)
+            return self.best_in_order(found)
+        operators, keys = self.operators, self.keys
         best_position, best_rank = -1, None
         while found:
             low = found & -found
@@ -130,64 +147,84 @@ class OperatorIndex:
 
 @dataclass(frozen=True, slots=True)
 class WaitingIndex:
-    """Waiting calls in service order, each with the skills it needs as a bitmask for a one-AND first filter."""
+    """Waiting calls in service order, with the calls needing each skill as bitsets over their positions.
+
+    A freed operator's candidates, the calls all of whose skills they hold, take a few ANDs and ORs per skill held.
+    """
 
     calls: tuple[CallView, ...]
+    ids: tuple[str, ...]
     orders: tuple[ServiceOrder, ...]
-    masks: tuple[int, ...]
-    skill_bits: Mapping[str, int]
+    needing: Mapping[str, int]  # needing[skill]: bitset of the calls that require the skill
+    by_count: tuple[int, ...]  # by_count[k]: bitset of the calls that require k skills
 
     @classmethod
     def build(cls, calls: Iterable[CallView]) -> WaitingIndex:
         """Index the waiting calls (a later view of the same call_id replaces an earlier one)."""
-        ranked = sorted({call.call_id: call for call in calls}.values(), key=service_order)
-        skill_bits: dict[str, int] = {}
-        for call in ranked:
+        ranked = tuple(sorted({call.call_id: call for call in calls}.values(), key=service_order))
+        needing: dict[str, int] = {}
+        by_count: list[int] = []
+        for position, call in enumerate(ranked):
             for skill in call.requires:
-                skill_bits.setdefault(skill, 1 << len(skill_bits))
-        return cls(
-            tuple(ranked),
-            tuple(service_order(call) for call in ranked),
-            tuple(sum(skill_bits[skill] for skill in call.requires) for call in ranked),
-            skill_bits,
-        )
+                needing[skill] = needing.get(skill, 0) | 1 << position
+            by_count.extend(0 for _ in range(len(call.requires) + 1 - len(by_count)))
+            by_count[len(call.requires)] |= 1 << position
+        ids = tuple(call.call_id for call in ranked)
+        return cls(ranked, ids, tuple(service_order(call) for call in ranked), needing, tuple(by_count))
 
     def added(self, call: CallView) -> WaitingIndex:
-        """The index with one more waiting call."""
-        if any(skill not in self.skill_bits for skill in call.requires):
-            return WaitingIndex.build((*self.calls, call))
-        without = self.removed(call.call_id)
+        """The index with one more waiting call (or that call's newer view)."""
+        index = self.removed(call.call_id)
         order = service_order(call)
-        at = bisect(without.orders, order)
-        mask = sum(self.skill_bits[skill] for skill in call.requires)
-        return replace(
-            without,
-            calls=(*without.calls[:at], call, *without.calls[at:]),
-            orders=(*without.orders[:at], order, *without.orders[at:]),
-            masks=(*without.masks[:at], mask, *without.masks[at:]),
+        at = bisect(index.orders, order)
+        below = (1 << at) - 1
+        needing = {skill: calls & below | (calls & ~below) << 1 for skill, calls in index.needing.items()}
+        for skill in call.requires:
+            needing[skill] = needing.get(skill, 0) | 1 << at
+        by_count = [calls & below | (calls & ~below) << 1 for calls in index.by_count]
+        by_count.extend(0 for _ in range(len(call.requires) + 1 - len(by_count)))
+        by_count[len(call.requires)] |= 1 << at
+        return WaitingIndex(
+            (*index.calls[:at], call, *index.calls[at:]),
+            (*index.ids[:at], call.call_id, *index.ids[at:]),
+            (*index.orders[:at], order, *index.orders[at:]),
+            needing,
+            tuple(by_count),
         )
 
     def removed(self, call_id: str) -> WaitingIndex:
         """The index without that call (answered, abandoned or overflowed); unchanged if it is not waiting."""
-        at = next((n for n, call in enumerate(self.calls) if call.call_id == call_id), None)
-        if at is None:
+        if call_id not in self.ids:
             return self
-        return replace(
-            self,
-            calls=self.calls[:at] + self.calls[at + 1 :],
-            orders=self.orders[:at] + self.orders[at + 1 :],
-            masks=self.masks[:at] + self.masks[at + 1 :],
+        at = self.ids.index(call_id)
+        below = (1 << at) - 1
+        return WaitingIndex(
+            self.calls[:at] + self.calls[at + 1 :],
+            self.ids[:at] + self.ids[at + 1 :],
+            self.orders[:at] + self.orders[at + 1 :],
+            {skill: calls & below | calls >> (at + 1) << at for skill, calls in self.needing.items()},
+            tuple(calls & below | calls >> (at + 1) << at for calls in self.by_count),
         )
 
     def first_for(self, operator: OperatorView, now: float) -> CallView | None:
         """The first call in service order the operator is qualified for at `now`, or None."""
-        held = 0
+        most = len(self.by_count) - 1  # the most skills any waiting call requires
+        # met[j]: the calls at least j + 1 of whose required skills the operator holds (a bit-sliced counter).
+        met = [0] * most
         for skill, level in operator.skills.items():
-            if level >= 1:
-                held |= self.skill_bits.get(skill, 0)
-        missing, skills = ~held, operator.skills
-        for mask, call in zip(self.masks, self.calls, strict=True):
-            # Most calls need a skill the operator lacks altogether: one AND rules them out.
-            if not mask & missing and holds(skills, call.requires, step_floor(call.steps, now - call.arrived_at)):
+            needers = self.needing.get(skill, 0) if level >= 1 else 0
+            if needers:
+                for j in range(most - 1, 0, -1):
+                    met[j] |= met[j - 1] & needers
+                met[0] |= needers
+        candidates = self.by_count[0] if self.by_count else 0
+        for j in range(most):
+            candidates |= met[j] & self.by_count[j + 1]
+        calls, skills = self.calls, operator.skills
+        while candidates:  # lowest bit first: service order; only the levels are left to check
+            low = candidates & -candidates
+            call = calls[low.bit_length() - 1]
+            if holds(skills, call.requires, step_floor(call.steps, now - call.arrived_at)):
                 return call
+            candidates ^= low
         return None

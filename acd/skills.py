@@ -35,7 +35,7 @@ def required_levels(call: CallView, now: float) -> Mapping[str, int]:
 
 def holds(skills: Mapping[str, int], requires: Mapping[str, int], floor: int) -> bool:
     """Skills `skills` meet every requirement raised to `floor` (the allocation-free core of `is_qualified`)."""
-    for skill, base in requires.items():
+    for skill, base in requires.items():  # noqa: SIM110 - a plain loop is twice as fast as all() on the hot path
         if skills.get(skill, 0) < max(base, floor, 1):
             return False
     return True
