@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from bisect import bisect
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from acd.model import CallView, OperatorView, Presence
 from acd.skills import excess, holds, step_floor
 from acd.strategies import OrderKey, Strategy, closest_match
 
 # Calls are served by priority, then by how far past their service-level target they are (a call not yet past it
-# ranks by how close it is), then by the longest wait. With time passed in, wait - sl_seconds orders calls exactly
-# as arrived_at + sl_seconds does in reverse, so the service order does not move while calls wait.
+# ranks by how close it is), then by the longest wait. Larger wait - sl_seconds = now - (arrived_at + sl_seconds)
+# means smaller arrived_at + sl_seconds, whatever `now` is: the service order does not move while calls wait.
 ServiceOrder = tuple[int, float, float, str]
 
 
@@ -81,12 +81,15 @@ class OperatorIndex:
                 rows.extend(0 for _ in range(level - len(rows)))
                 at_least[skill] = tuple(row | bit if n < level else row & ~bit for n, row in enumerate(rows))
         available = self.available | bit if operator.presence is Presence.AVAILABLE else self.available & ~bit
-        return replace(
-            self,
-            operators=(*self.operators[:position], operator, *self.operators[position + 1 :]),
-            keys=(*self.keys[:position], self.strategy.order(operator), *self.keys[position + 1 :]),
-            available=available,
-            at_least=at_least,
+        key = self.strategy.order(operator)
+        keys = self.keys if key == self.keys[position] else (*self.keys[:position], key, *self.keys[position + 1 :])
+        return OperatorIndex(  # not dataclasses.replace: it costs more than the rest of the update
+            self.strategy,
+            (*self.operators[:position], operator, *self.operators[position + 1 :]),
+            keys,
+            self.positions,
+            available,
+            at_least,
         )
 
     def eligible(self, call: CallView, now: float) -> int:

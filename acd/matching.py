@@ -39,9 +39,9 @@ def assign(
             position = ops.best(calls.calls[number], now, found & free)
             taken[number], holder[position] = position, number
             free &= ~(1 << position)
-            dead = 0
+            # Dead operators stay dead: a path through the one just taken would have reached it while it was free.
             continue
-        # Operators reached by a failed search cannot lead to a free one until the matching changes (Kuhn).
+        # Operators reached by a failed search cannot lead to a free one until a path is flipped (Kuhn).
         used, dead = _augment(number, eligible, calls.calls, ops, now, free, dead, taken, holder)
         if used >= 0:
             free &= ~(1 << used)

@@ -6,10 +6,11 @@ The shell feeds it phone states and call events; routing reads `presence(now)` a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from acd.model import MissPolicy, OperatorView, Presence
 from acd.routing import should_pause
+from acd.values import evolve
 
 FREE_PHONE = "NOT_INUSE"
 OFFLINE_PHONE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN", ""})
@@ -57,38 +58,38 @@ class OperatorState:
 def _became_available(before: OperatorState, after: OperatorState, now: float) -> OperatorState:
     """Idle time counts from the moment an operator could first take a call again."""
     if before.presence(now) is not Presence.AVAILABLE and after.presence(now) is Presence.AVAILABLE:
-        return replace(after, idle_since=now)
+        return evolve(after, idle_since=now)
     return after
 
 
 def login(state: OperatorState, now: float) -> OperatorState:
-    return _became_available(state, replace(state, logged_in=True, misses=0), now)
+    return _became_available(state, evolve(state, logged_in=True, misses=0), now)
 
 
 def logout(state: OperatorState, now: float) -> OperatorState:
-    return replace(state, logged_in=False, paused_reason=None)
+    return evolve(state, logged_in=False, paused_reason=None)
 
 
 def pause(state: OperatorState, reason: str, now: float) -> OperatorState:
-    return replace(state, paused_reason=reason or "paused")
+    return evolve(state, paused_reason=reason or "paused")
 
 
 def unpause(state: OperatorState, now: float) -> OperatorState:
-    return _became_available(state, replace(state, paused_reason=None, misses=0), now)
+    return _became_available(state, evolve(state, paused_reason=None, misses=0), now)
 
 
 def phone_changed(state: OperatorState, phone_state: str, now: float) -> OperatorState:
-    return _became_available(state, replace(state, phone_state=phone_state), now)
+    return _became_available(state, evolve(state, phone_state=phone_state), now)
 
 
 def offer(state: OperatorState, call: str, now: float) -> OperatorState:
-    return replace(state, offered_call=call, last_offered_at=now)
+    return evolve(state, offered_call=call, last_offered_at=now)
 
 
 def answered(state: OperatorState, call: str, now: float) -> OperatorState:
     if state.offered_call != call:
         return state
-    return replace(state, offered_call=None, on_call=call, misses=0)
+    return evolve(state, offered_call=None, on_call=call, misses=0)
 
 
 def missed(state: OperatorState, call: str, now: float, policy: MissPolicy) -> OperatorState:
@@ -96,9 +97,9 @@ def missed(state: OperatorState, call: str, now: float, policy: MissPolicy) -> O
     if state.offered_call != call:
         return state
     misses = state.misses + 1
-    after = replace(state, offered_call=None, misses=misses)
+    after = evolve(state, offered_call=None, misses=misses)
     if should_pause(misses, policy):
-        after = replace(after, paused_reason=MISSED_CALLS)
+        after = evolve(after, paused_reason=MISSED_CALLS)
     return _became_available(state, after, now)
 
 
@@ -106,14 +107,14 @@ def withdrawn(state: OperatorState, call: str, now: float) -> OperatorState:
     """The caller gave up while this operator's phone rang: not the operator's miss."""
     if state.offered_call != call:
         return state
-    return _became_available(state, replace(state, offered_call=None), now)
+    return _became_available(state, evolve(state, offered_call=None), now)
 
 
 def call_ended(state: OperatorState, call: str, now: float, talk_s: float, wrapup_s: float) -> OperatorState:
     """The call they were on ended: after-call work for `wrapup_s`, then available again."""
     if state.on_call != call:
         return withdrawn(state, call, now)
-    after = replace(
+    after = evolve(
         state, on_call=None, wrapup_until=now + wrapup_s, talk_s_today=state.talk_s_today + max(talk_s, 0.0)
     )
-    return replace(after, idle_since=now + wrapup_s)
+    return evolve(after, idle_since=now + wrapup_s)

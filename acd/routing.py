@@ -36,6 +36,7 @@ def choose_operator(
     """The strategy's pick among the available operators qualified for the call at `now`, or nobody and why.
 
     The default, closest match, takes the smallest total surplus over the levels needed, then the longest idle.
+    An index built for another strategy is scanned like plain views: correct, but without the index's speed.
     """
     if isinstance(operators, OperatorIndex) and operators.strategy == strategy:
         found = operators.eligible(call, now)

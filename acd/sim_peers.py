@@ -147,14 +147,17 @@ class ModCallcenterPolicy(DispatchPolicy):
 
     Configuration derived from the scenario (source: src/mod/applications/mod_callcenter/mod_callcenter.c in
     signalwire/freeswitch, members_callback() and agents_callback(); docs: FreeSWITCH-Explained mod_callcenter):
-    - a tier for each operator holding the queue's required skills, tier level = 6 - (lowest of those levels),
-      position = operator order;
+    - a tier for each operator holding the queue's required skills, position = operator order, tier level =
+      5 - (lowest of those levels): level 5 is tier 0, level 1 tier 4 (see the numbering note below);
     - tier-rules-apply=true, tier-rule-wait-multiply-level=true, tier-rule-no-agent-no-wait=true, and
       tier-rule-wait-second W = the spacing of the queue's steps (mean gap, whole seconds; no widening with fewer
-      than two steps). agents_callback() walks the agents ordered by tier level and lets a caller into a higher
-      tier L once it has waited L*W seconds; the first tier holding logged-in agents is entered at once (no agent
-      counted yet, so no-agent-no-wait lets it through). So tier L opens at L*W, not (L-1)*W: with W = 30,
-      level-4 operators (tier 2) are reached after 60 s and level-1 operators (tier 5) after 150 s.
+      than two steps). agents_callback() walks the queue's agents ordered by tier level; it lets a caller into a
+      higher tier L once `now - joined_epoch >= L * W`, and into the first tier that has logged-in agents at once
+      (no agent counted yet, so no-agent-no-wait lets it through). The ladder is level 5 at once, level 4 after W,
+      level 3 after 2W, ... whatever the steps say: mod_callcenter cannot open several levels at once after a
+      wait, nor stop widening at a floor, so it may reach operators below the call's level (misrouted).
+    - numbering: tier L opens at L*W (the source), not (L-1)*W; numbering tiers 6 - level from 1 would delay
+      every level by one more W, so tiers count from 0 to give the intended ladder (tier_base=6 gives the other).
     - the dispatch thread offers callers of every queue in score order, score = seconds waited + base score;
       base score = priority * 3600 s, so a higher priority is served first as in our ACD.
     - longest-idle-agent orders agents by `level, agents.last_offered_call, position`: the last time they were

@@ -4,7 +4,8 @@ Pure: the scenario comes in parsed, time is simulated seconds, randomness is ran
 
 How the figures are counted (the same for every policy):
 - offered: every call arriving in [0, duration_s). Arrivals stop at duration_s; the simulation runs on until the
-  last waiting caller is answered or gives up, so every offered call ends answered or abandoned.
+  last waiting caller is answered or gives up (a caller nobody can ever take and who never gives up is left
+  unanswered: neither answered nor abandoned).
 - misrouted: answered by an operator below the level the call required at the moment of answer (the queue's
   widening steps applied then, as acd.routing.required_levels says).
 - service_level: correctly routed answers within the queue's sl_seconds / offered (a misrouted answer never counts).

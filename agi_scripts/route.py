@@ -1,16 +1,21 @@
 """The `route` FastAGI script: the hotline hands each call here, and we tell the dialplan whom to dial.
 
-Exactly three AGI commands per call: the call id, the recording path and the Dial target ("" = nobody free).
+With an operator free: three AGI commands (call id, recording path, Dial target). Otherwise the caller is held
+here, with music and position announcements, until the engine gives them an operator or the maximum wait passes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from agi_scripts.server import AgiSession
 from asterisk_conf import variables
+from switchboard.errors import AgiHangupError
 
 
 class Routed(Protocol):
@@ -22,10 +27,35 @@ class Routed(Protocol):
     def recording(self) -> str: ...
 
 
-class CallRouter(Protocol):
-    """The port the route script needs: decide, from the live picture, with time passed in."""
+@dataclass(frozen=True, slots=True)
+class HoldPlan:
+    """How a queue holds its callers."""
 
-    def route_call(self, uniqueid: str, caller: str, hotline: str, now: float) -> Routed: ...
+    music_on_hold: str
+    announce_every_s: float  # 0: no announcements
+    deadline: float  # when the caller leaves the queue (arrival + max wait)
+
+
+class Waiting(Protocol):
+    # Any: the engine calls it with its own result type, which satisfies Routed.
+    notify: Callable[[Any], None] | None
+
+
+class Arrived(Protocol):
+    @property
+    def result(self) -> Routed | None: ...
+    @property
+    def waiter(self) -> Waiting | None: ...
+
+
+class CallRouter(Protocol):
+    """The port the route script needs; decisions are made by the engine, from its live picture."""
+
+    async def last_offer_settled(self, uniqueid: str) -> None: ...  # a caller back from a ring-no-answer
+    def route_call(self, uniqueid: str, caller: str, hotline: str, now: float, choice: str = "") -> Arrived: ...
+    def hold_plan(self, uniqueid: str) -> HoldPlan: ...
+    def position(self, uniqueid: str) -> tuple[int, float | None]: ...  # place in line, expected wait (s)
+    def leave(self, uniqueid: str, now: float) -> None: ...
 
 
 Handler = Callable[[AgiSession], Awaitable[None]]
@@ -36,7 +66,17 @@ def build_route_handler(router: CallRouter, clock: Callable[[], float] = time.ti
         request = session.request
         # The hotline number comes from the dialplan argument (our config), never from the caller's digits.
         hotline = request.args[0] if request.args else request.extension
-        routed = router.route_call(request.uniqueid, request.callerid, hotline, clock())
+        choice = request.args[1] if len(request.args) > 1 else ""  # the menu digit, FILTER()ed to 0-9 by the dialplan
+        await router.last_offer_settled(request.uniqueid)  # the miss is counted before the caller is routed again
+        arrival = router.route_call(request.uniqueid, request.callerid, hotline, clock(), choice)
+        routed = arrival.result
+        if routed is None and arrival.waiter is not None:
+            routed = await hold(session, router, arrival.waiter, clock)
+            if routed is None:
+                await session.set_variable(variables.EXIT, "timeout")
+                await session.set_variable(variables.TARGET, "")
+                return
+        assert routed is not None
         await session.set_variable(variables.CALL_ID, routed.call_id)
         await session.set_variable(variables.RECORDING, routed.recording)
         await session.set_variable(variables.TARGET, routed.target)
@@ -44,36 +84,98 @@ def build_route_handler(router: CallRouter, clock: Callable[[], float] = time.ti
     return route
 
 
-def build_benchmark_handler(operators: int = 200) -> Handler:
-    """The real route script on a real live picture of `operators` free phones, for benchmarks/agi_throughput.py.
+async def hold(session: AgiSession, router: CallRouter, waiter: Waiting, clock: Callable[[], float]) -> Routed | None:
+    """Music and announcements until an operator is assigned (returned) or the maximum wait passes (None)."""
+    uniqueid = session.request.uniqueid
+    assigned: asyncio.Future[Routed] = asyncio.get_running_loop().create_future()
+    waiter.notify = lambda routed: None if assigned.done() else assigned.set_result(routed)
+    hangup = session.hangup_future()
+    plan = router.hold_plan(uniqueid)
+    every = plan.announce_every_s or math.inf
+    next_announce = clock() + every
+    await session.exec_app("StartMusicOnHold", plan.music_on_hold)
+    while not assigned.done():
+        now = clock()
+        if now >= plan.deadline:
+            router.leave(uniqueid, now)
+            await session.exec_app("StopMusicOnHold")
+            return None
+        timeout = max(0.0, min(plan.deadline, next_announce) - now)
+        await asyncio.wait((assigned, hangup), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if hangup.done():
+            raise AgiHangupError("the caller hung up while waiting")
+        if not assigned.done() and clock() >= next_announce:
+            await announce(session, *router.position(uniqueid), music=plan.music_on_hold)
+            next_announce = clock() + every
+    await session.exec_app("StopMusicOnHold")
+    return assigned.result()
 
-    Each routed call is ended at once through the same event path a hangup takes, so operators stay free.
+
+async def announce(session: AgiSession, position: int, expected_s: float | None, *, music: str) -> None:
+    """'There are N calls waiting ahead of you', then the expected wait in minutes when we can estimate it."""
+    await session.exec_app("StopMusicOnHold")
+    if position > 1:
+        await session.stream_file("queue-thereare")
+        await session.command("SAY NUMBER", position - 1, "")
+        await session.stream_file("queue-callswaiting")
+    else:
+        await session.stream_file("queue-youarenext")
+    if expected_s is not None and expected_s >= 60:
+        await session.stream_file("queue-holdtime")
+        await session.command("SAY NUMBER", round(expected_s / 60), "")
+        await session.stream_file("queue-minutes")
+    await session.exec_app("StartMusicOnHold", music)
+
+
+def build_benchmark_handler(operators: int = 200, busy_share: float = 0.8) -> Handler:
+    """The real route script on a real live picture, for benchmarks/agi_throughput.py.
+
+    A centre of `operators` at `busy_share` occupancy: that share of phones is in use, the rest free. Each routed
+    call is answered and ended at once through the same event path a hangup takes, so the free ones stay free.
     """
     from switchboard.config import parse_site
-    from switchboard.events import CallerHungUp, PhoneStateChanged
+    from switchboard.events import CallerHungUp, OperatorAnswered, PhoneStateChanged
     from switchboard.picture import Picture
 
     site = parse_site(
         {
             "skills": ["general"],
             "ami": {"secret": "benchmark-secret", "admin_secret": "benchmark-admin"},
-            "queues": [{"name": "general", "requires": {"general": 1}}],
+            "acd": {"login_required": False},
+            "queues": [{"name": "general", "requires": {"general": 1}, "wrapup_s": 0}],
             "hotlines": [{"number": "100", "queue": "general"}],
             "operators": [
                 {"sip_user": f"op{i}", "secret": "benchmark-secret", "name": f"Op {i}", "skills": {"general": 3}}
                 for i in range(operators)
             ],
             "recordings_dir": "/tmp/switchboard-benchmark-recordings",
+            "queue_log": "/dev/null",
         }
     )
     picture = Picture(site)
-    for op in site.operators:
-        picture.apply(PhoneStateChanged(op.sip_user, "NOT_INUSE", 0.0))
+    busy = round(operators * busy_share)
+    for n, op in enumerate(site.operators):
+        picture.apply(PhoneStateChanged(op.sip_user, "INUSE" if n < busy else "NOT_INUSE", 0.0))
 
     class _Router:
-        def route_call(self, uniqueid: str, caller: str, hotline: str, now: float) -> Routed:
-            result, _record = picture.route_inbound(uniqueid, caller, hotline, now)
+        async def last_offer_settled(self, uniqueid: str) -> None:
+            return None
+
+        def route_call(self, uniqueid: str, caller: str, hotline: str, now: float, choice: str = "") -> Arrived:
+            arrival = picture.route_call(uniqueid, caller, hotline, now, choice)
+            picture.apply(OperatorAnswered(uniqueid, now, ""))
             picture.apply(CallerHungUp(uniqueid, 16, now))
-            return result
+            picture.queue_log.clear()
+            picture.take_dirty()
+            return arrival
+
+        def hold_plan(self, uniqueid: str) -> HoldPlan:
+            return HoldPlan("default", 0, 0.0)
+
+        def position(self, uniqueid: str) -> tuple[int, float | None]:
+            return 1, None
+
+        def leave(self, uniqueid: str, now: float) -> None:
+            picture.leave(uniqueid, now)
 
     return build_route_handler(_Router())

@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 
 from asterisk_conf import variables
-from switchboard.config import Site
+from switchboard.config import Hotline, Site
 
 TEMPLATES = Path(__file__).with_name("templates")
 # Folders Asterisk writes to: all under the render folder so it runs unprivileged.
@@ -67,12 +67,12 @@ def render_asterisk(site: Site, out_dir: str | os.PathLike[str]) -> Path:
     return out / "asterisk.conf"
 
 
-def _hotline_numbers(site: Site) -> list[tuple[str, str]]:
+def _hotline_numbers(site: Site) -> list[tuple[str, Hotline]]:
     """(extension, hotline) pairs: each hotline answers with and without its leading '+'."""
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, Hotline]] = []
     for line in site.hotlines:
         bare = line.number.lstrip("+")
-        pairs.append((bare, line.number))
+        pairs.append((bare, line))
         if bare != line.number:
-            pairs.append((line.number, line.number))
+            pairs.append((line.number, line))
     return pairs

@@ -13,6 +13,8 @@ TARGET = "SWITCHBOARD_TARGET"  # the Dial string of the chosen operator ("" when
 OPERATOR = "SWITCHBOARD_OPERATOR"  # the chosen operator's SIP user
 RECORDING = "SWITCHBOARD_RECORDING"  # absolute path of the recording file ("" when not recorded)
 RING_SECONDS = "SWITCHBOARD_RING_S"
+EXIT = "SWITCHBOARD_EXIT"  # why a caller left the queue without an operator ("timeout"), "" otherwise
+PROMPT = "SWITCHBOARD_PROMPT"  # the prompt an operator feature code plays back
 
 # Contexts in the rendered dialplan.
 CTX_INBOUND = "switchboard-inbound"
@@ -24,3 +26,4 @@ FAIL_EXTEN = "s"
 
 # FastAGI script names (agi://host:port/<name>).
 AGI_ROUTE = "route"
+AGI_OPERATOR = "operator"  # feature codes: login, logout, pause <reason>, unpause

@@ -1,6 +1,6 @@
 """How many routing decisions a second the pure ACD engine makes on one core: prints one JSON line.
 
-1,000 operators over 50 skills (3-8 each, 30% available) and 200 waiting calls needing 1-3 skills, with widening.
+1,000 operators over 50 skills (3-8 each, 30% available) and 200 waiting calls needing 1-3 skills, half with widening.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import platform
 import random
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,6 +27,26 @@ SKILLS = [f"skill{n:02d}" for n in range(50)]
 BUSY = (Presence.ON_CALL, Presence.WRAP_UP, Presence.PAUSED, Presence.OFFERED)
 WIDENING = (Step(0, 4), Step(30, 2), Step(90, 1))  # the issue's example: 0-30 s level 4, 30-90 s level 2, then anyone
 NOW = 36_000.0
+ARRIVING, FREED = 997, 991  # prime pool sizes, so the (call, operator) pairs keep changing
+
+
+@dataclass
+class Floor:
+    """One generated call-centre floor, and the traffic replayed against it."""
+
+    operators: list[OperatorView]
+    waiting: list[CallView]
+    arriving: list[CallView]  # calls that arrive at NOW and ask for an operator
+    freed: list[OperatorView]  # operators who become free at NOW and ask for a call
+
+
+def make_floor(seed: int) -> Floor:
+    rng = random.Random(seed)
+    operators = [make_operator(rng, n, rng.random() < 0.3) for n in range(1000)]
+    waiting = [make_call(rng, n, NOW - rng.uniform(0, 180)) for n in range(200)]
+    arriving = [make_call(rng, 10_000 + n, NOW) for n in range(ARRIVING)]
+    freed = [OperatorView(op.sip_user, Presence.AVAILABLE, op.skills, NOW) for op in rng.sample(operators, FREED)]
+    return Floor(operators, waiting, arriving, freed)
 
 
 def make_operator(rng: random.Random, n: int, available: bool) -> OperatorView:
@@ -43,105 +65,111 @@ def make_call(rng: random.Random, n: int, arrived_at: float) -> CallView:
     )
 
 
-def per_second(count: int, run: Callable[[], object]) -> float:
+def best_rate(count: int, run: Callable[[], object], repeats: int = 3) -> float:
+    """Runs per second, best of `repeats`: other processes only ever slow a run down."""
+    fastest = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        fastest = min(fastest, time.perf_counter() - started)
+    return count / fastest
+
+
+def elapsed_ms(run: Callable[[], object]) -> float:
     started = time.perf_counter()
     run()
-    return count / (time.perf_counter() - started)
+    return (time.perf_counter() - started) * 1e3
+
+
+def mixed(floor: Floor, ops: OperatorIndex, calls: WaitingIndex, rounds: int) -> None:
+    """Half the decisions for arriving calls, half for freed operators, against one picture."""
+    arriving, freed = floor.arriving, floor.freed
+    for i in range(rounds):
+        now = NOW + i % 120  # the whole widening range: level 4, then 2, then 1
+        choose_operator(arriving[i % ARRIVING], ops, now)
+        choose_call(freed[i % FREED], calls, now)
+
+
+def live(floor: Floor, ops: OperatorIndex, calls: WaitingIndex, rounds: int) -> None:
+    """The same mix as the engine makes it: every answer is folded into the picture the next decision sees."""
+    queued: deque[str] = deque(call.call_id for call in calls.calls)
+    for i in range(rounds):
+        now = NOW + i * 0.05
+        model = floor.arriving[i % ARRIVING]
+        call = CallView(f"live{i}", "100", "q", model.requires, now, model.priority, model.steps, model.sl_seconds)
+        decision = choose_operator(call, ops, now)
+        if decision.operator is None:
+            calls = calls.added(call)
+            queued.append(call.call_id)
+            if len(calls.calls) > 200:  # the longest-waiting caller gives up, so the queue stays the same size
+                calls = calls.removed(queued.popleft())
+        else:
+            offered = ops.operators[ops.positions[decision.operator]]
+            offered = OperatorView(offered.sip_user, Presence.OFFERED, offered.skills, offered.idle_since, 0.0, now)
+            ops = ops.updated(offered)
+        operator = OperatorView(floor.freed[i % FREED].sip_user, Presence.AVAILABLE, floor.freed[i % FREED].skills, now)
+        taken = choose_call(operator, calls, now)
+        if taken is not None:
+            calls = calls.removed(taken.call_id)
+        else:
+            ops = ops.updated(operator)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--decisions", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=50_000, help="decision pairs per timed run")
     parser.add_argument("--seed", type=int, default=20240601)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    rng = random.Random(args.seed)
-    operators = [make_operator(rng, n, rng.random() < 0.3) for n in range(1000)]
-    waiting = [make_call(rng, n, NOW - rng.uniform(0, 180)) for n in range(200)]
-    arriving = [make_call(rng, 10_000 + n, NOW) for n in range(997)]  # prime sizes so the pairs keep changing
-    freed = [OperatorView(op.sip_user, Presence.AVAILABLE, op.skills, NOW) for op in rng.sample(operators, 991)]
-    half = args.decisions // 2
-
-    started = time.perf_counter()
-    op_index = OperatorIndex.build(operators)
-    build_ops_ms = (time.perf_counter() - started) * 1e3
-    started = time.perf_counter()
-    call_index = WaitingIndex.build(waiting)
-    build_calls_ms = (time.perf_counter() - started) * 1e3
-
-    served = [0, 0]
-
-    def offers() -> None:
-        for i in range(half):
-            served[0] += choose_operator(arriving[i % 997], op_index, NOW + (i % 120)).operator is not None
-
-    def pickups() -> None:
-        for i in range(half):
-            served[1] += choose_call(freed[i % 991], call_index, NOW + (i % 120)) is not None
-
-    def mixed() -> None:
-        for i in range(half):
-            choose_operator(arriving[i % 997], op_index, NOW + (i % 120))
-            choose_call(freed[i % 991], call_index, NOW + (i % 120))
-
-    offer_rate, pickup_rate, mixed_rate = (
-        per_second(half, offers),
-        per_second(half, pickups),
-        per_second(2 * half, mixed),
-    )
-    live_rate = per_second(2 * 20_000, lambda: live(op_index, call_index, arriving, freed, 20_000))
-    plain_rate = per_second(2_000, lambda: [choose_operator(arriving[i % 997], operators, NOW) for i in range(2_000)])
-    started = time.perf_counter()
-    pairs = assign(call_index, op_index, NOW)
-    assign_ms = (time.perf_counter() - started) * 1e3
+    floor = make_floor(args.seed)
+    rounds = args.rounds
+    build_ops_ms = elapsed_ms(lambda: OperatorIndex.build(floor.operators))
+    build_calls_ms = elapsed_ms(lambda: WaitingIndex.build(floor.waiting))
+    ops, calls = OperatorIndex.build(floor.operators), WaitingIndex.build(floor.waiting)
+    offer = [choose_operator(floor.arriving[i % ARRIVING], ops, NOW + i % 120) for i in range(rounds)]
+    pick = [choose_call(floor.freed[i % FREED], calls, NOW + i % 120) for i in range(rounds)]
     figures = {
-        "decisions_per_s": round(mixed_rate),
-        "mix": "50% choose_operator for an arriving call, 50% choose_call for a freed operator, indexes built once",
-        "operators": len(operators),
-        "available": bin(op_index.available).count("1"),
+        "decisions_per_s": round(best_rate(2 * rounds, lambda: mixed(floor, ops, calls, rounds))),
+        "mix": "50% choose_operator (arriving call), 50% choose_call (freed operator), indexes built once",
+        "operators": len(floor.operators),
+        "available": ops.available.bit_count(),
         "skills": len(SKILLS),
-        "waiting_calls": len(waiting),
-        "choose_operator_per_s": round(offer_rate),
-        "choose_call_per_s": round(pickup_rate),
-        "served_share": {"choose_operator": round(served[0] / half, 3), "choose_call": round(served[1] / half, 3)},
-        "live_decisions_per_s": round(live_rate),
-        "live": "same mix, each decision folded back into the indexes (operator offered, call removed / added)",
-        "plain_views_choose_operator_per_s": round(plain_rate),
+        "waiting_calls": len(floor.waiting),
+        "choose_operator_per_s": round(best_rate(rounds, lambda: offer_all(floor, ops, rounds))),
+        "choose_call_per_s": round(best_rate(rounds, lambda: pick_all(floor, calls, rounds))),
+        "served_share": {
+            "choose_operator": round(sum(d.operator is not None for d in offer) / rounds, 3),
+            "choose_call": round(sum(call is not None for call in pick) / rounds, 3),
+        },
+        "live_decisions_per_s": round(best_rate(2 * rounds // 5, lambda: live(floor, ops, calls, rounds // 5))),
+        "live": "same mix, each answer folded back into the indexes (offered, queued, abandoned, taken, freed)",
+        "plain_views_choose_operator_per_s": round(best_rate(500, lambda: plain(floor, 500), repeats=1)),
         "build_operator_index_ms": round(build_ops_ms, 2),
         "build_waiting_index_ms": round(build_calls_ms, 2),
-        "assign_batch_ms": round(assign_ms, 2),
-        "assign_pairs": len(pairs),
+        "assign_batch_ms": round(elapsed_ms(lambda: assign(calls, ops, NOW)), 2),
+        "assign_pairs": len(assign(calls, ops, NOW)),
+        "timing": "best of 3 runs, one process pinned to one core",
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "cores_used": 1,
     }
     print(json.dumps(figures))
 
 
-def live(
-    op_index: OperatorIndex,
-    call_index: WaitingIndex,
-    arriving: list[CallView],
-    freed: list[OperatorView],
-    rounds: int,
-) -> None:
-    """Decisions as the engine makes them: every answer changes the picture the next one sees."""
+def offer_all(floor: Floor, ops: OperatorIndex, rounds: int) -> None:
     for i in range(rounds):
-        now = NOW + i * 0.05
-        call = arriving[i % 997]
-        decision = choose_operator(call, op_index, now)
-        if decision.operator is None:
-            call_index = call_index.added(call)
-        else:
-            offered = op_index.operators[op_index.positions[decision.operator]]
-            op_index = op_index.updated(OperatorView(offered.sip_user, Presence.OFFERED, offered.skills, now))
-        operator = freed[i % 991]
-        taken = choose_call(operator, call_index, now)
-        if taken is not None:
-            call_index = call_index.removed(taken.call_id)
-        else:
-            op_index = op_index.updated(OperatorView(operator.sip_user, Presence.AVAILABLE, operator.skills, now))
+        choose_operator(floor.arriving[i % ARRIVING], ops, NOW + i % 120)
+
+
+def pick_all(floor: Floor, calls: WaitingIndex, rounds: int) -> None:
+    for i in range(rounds):
+        choose_call(floor.freed[i % FREED], calls, NOW + i % 120)
+
+
+def plain(floor: Floor, rounds: int) -> None:
+    """The simple functional API over 1,000 views, no index: what small pictures and tests use."""
+    for i in range(rounds):
+        choose_operator(floor.arriving[i % ARRIVING], floor.operators, NOW + i % 120)
 
 
 if __name__ == "__main__":

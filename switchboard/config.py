@@ -116,26 +116,64 @@ class Operator(_Model):
         return value
 
 
+class WideningStep(_Model):
+    """From `after_s` seconds of wait on, each skill the queue requires needs `min_level` (never below requires)."""
+
+    after_s: Annotated[float, Field(ge=0)]
+    min_level: Level
+
+
 class Queue(_Model):
-    """A line of business; the ACD issue grows it (service level, widening steps, overflow)."""
+    """A line of business: the skills it needs, how they widen over the wait, its service-level target."""
 
     name: str
     requires: dict[str, Level] = Field(default_factory=dict)
+    steps: list[WideningStep] = Field(default_factory=list)
     priority: int = 0
     sl_seconds: Annotated[int, Field(ge=1)] = 20
     sl_target: Annotated[float, Field(gt=0, le=1)] = 0.8
     max_wait_s: Annotated[int, Field(ge=1)] = 300
     wrapup_s: Annotated[int, Field(ge=0)] = 10
+    announce_every_s: Annotated[int, Field(ge=0)] = 30  # position and wait announcements (0: none)
+    music_on_hold: str = "default"
     recording: bool | None = None
 
     _name = field_validator("name")(lambda v: _check_name(v, "queue name"))
+    _moh = field_validator("music_on_hold")(lambda v: _check_name(v, "music_on_hold class"))
+
+
+class AcdSection(_Model):
+    """How operators are offered calls."""
+
+    ring_timeout_s: Annotated[int, Field(ge=5, le=120)] = 20
+    max_misses: Annotated[int, Field(ge=0)] = 3  # ring-no-answers in a row before the operator is paused (0: never)
+    login_required: bool = True  # False: every operator is logged in when the platform starts (small sites, demos)
 
 
 class Hotline(_Model):
+    """A number callers dial; its queue, or a menu of queues by the digit the caller presses (IVR)."""
+
     number: str
-    queue: str
+    queue: str  # without a menu; with one, where a caller who presses nothing (or a wrong key) goes
+    menu: dict[str, str] = Field(default_factory=dict)  # digit -> queue
+    menu_prompt: str = "beep"
 
     _number = field_validator("number")(_check_number)
+
+    @field_validator("menu")
+    @classmethod
+    def _digits(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if len(key) != 1 or not key.isdigit():
+                raise ValueError(f"menu keys are single digits 0-9, not {key!r}")
+        return value
+
+    @field_validator("menu_prompt")
+    @classmethod
+    def _prompt(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9_/-]+(&[a-z0-9_/-]+)*", value):
+            raise ValueError("a prompt is sound names (letters, digits, '_', '-', '/') joined by '&'")
+        return value
 
 
 class Trunk(_Model):
@@ -161,6 +199,8 @@ class Site(_Model):
     ami: AmiSection
     fastagi: FastAgiSection = FastAgiSection()
     trunk: Trunk = Trunk()
+    acd: AcdSection = AcdSection()
+    queue_log: Path = Path("queue_log")  # Asterisk-format queue_log our ACD writes
     hotlines: list[Hotline] = Field(default_factory=list)
     queues: list[Queue] = Field(default_factory=list)
     operators: list[Operator] = Field(default_factory=list)
@@ -185,6 +225,9 @@ class Site(_Model):
         for i, line in enumerate(self.hotlines):
             if line.queue not in queue_names:
                 raise _FieldError(f"hotlines.{i}.queue", line.queue, "no such queue")
+            for digit, target in line.menu.items():
+                if target not in queue_names:
+                    raise _FieldError(f"hotlines.{i}.menu.{digit}", target, "no such queue")
         return self
 
     def operator(self, sip_user: str) -> Operator:
@@ -199,15 +242,21 @@ class Site(_Model):
                 return q
         raise KeyError(name)
 
-    def hotline_queue(self, number: str) -> Queue | None:
+    def hotline_queue(self, number: str, choice: str = "") -> Queue | None:
+        """The queue for a call to `number`; `choice` is the menu digit the caller pressed (ignored if unknown)."""
         for line in self.hotlines:
             if line.number == number or line.number.lstrip("+") == number.lstrip("+"):
-                return self.queue(line.queue)
+                return self.queue(line.menu.get(choice, line.queue))
         return None
 
     @property
     def base_dir(self) -> Path:
         return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def queue_log_path(self) -> Path:
+        path = self.queue_log
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
 
     @property
     def recordings_path(self) -> Path:

@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from switchboard.lab.sipp import run_callers
+from acd import stats
+from switchboard.config import Site
+from switchboard.demo_figures import queue_figures
+from switchboard.lab.sipp import SippResult, run_callers
 from switchboard.lab.stack import LabStack
 
-CALLER_SCENARIO = Path(__file__).resolve().parents[1] / "tests" / "sipp" / "caller.xml"
+CALLER_SCENARIO = Path(__file__).resolve().parents[1] / "tests" / "sipp" / "caller_menu.xml"
 TALK_S = 4.0
 ANSWER_AFTER_S = 0.5
+PATIENCE_S = 60.0  # how long a caller stays after the menu before hanging up, answered or not
 
 
 async def run_demo(
@@ -39,19 +44,20 @@ async def run_demo(
             for op in lab.site.operators:
                 await lab.phones.configure(op.sip_user, answer_after_s=ANSWER_AFTER_S, talk_s=TALK_S, auto_answer=True)
             calls = max(1, round(minutes * 60 * rate))
-            hotline = lab.site.hotlines[0].number
-            console.print(f"{calls} callers dial the hotline {hotline} at {rate}/s for about {minutes} min")
+            rows = caller_rows(lab.site, calls)
+            console.print(f"{calls} callers at {rate}/s for about {minutes} min, to: {_hotlines_text(lab.site)}")
             started = time.monotonic()
             sipp = asyncio.create_task(
                 run_callers(
                     CALLER_SCENARIO,
                     "127.0.0.1",
                     lab.site.asterisk.sip_port,
-                    number=hotline,
+                    number=None,
                     calls=calls,
                     rate=rate,
-                    concurrency=max(4, operators * 2),
-                    call_seconds=60.0,
+                    concurrency=max(6, operators * 4),
+                    call_seconds=PATIENCE_S,
+                    injection_rows=rows,
                     timeout=minutes * 60 + 120,
                 )
             )
@@ -60,6 +66,7 @@ async def run_demo(
                     live.update(_progress(lab, started))
                     await asyncio.sleep(0.5)
                 live.update(_progress(lab, started))
+            console.print()
             result = sipp.result()
             await lab.wait_idle(timeout=30)
             await lab.platform.flush()
@@ -68,23 +75,58 @@ async def run_demo(
         return report
 
 
-def _progress(lab: LabStack, started: float) -> Table:
-    assert lab.platform
+def caller_rows(site: Site, calls: int) -> list[dict[str, str]]:
+    """SIPp injection rows taking turns over the hotlines; a menu hotline's callers take turns over its keys,
+    and one in each round presses nothing (the hotline's default queue)."""
+    per_hotline = [
+        [{"number": line.number, "digits": digit} for digit in [*sorted(line.menu), ""]]
+        if line.menu
+        else [{"number": line.number, "digits": ""}]
+        for line in site.hotlines
+    ]
+    turns = [row for group in itertools.zip_longest(*per_hotline) for row in group if row is not None]
+    return list(itertools.islice(itertools.cycle(turns), calls))
+
+
+def _hotlines_text(site: Site) -> str:
+    parts = []
+    for line in site.hotlines:
+        menu = ", ".join(f"{digit} {queue}" for digit, queue in sorted(line.menu.items()))
+        parts.append(f"{line.number} ({menu}; else {line.queue})" if menu else f"{line.number} ({line.queue})")
+    return "; ".join(parts)
+
+
+def _progress(lab: LabStack, started: float) -> Group:
+    assert lab.platform and lab.site
     picture = lab.platform.picture
-    table = Table(title=f"live, {time.monotonic() - started:.0f}s", show_header=True)
-    for column in ("offered", "answered", "abandoned", "no operator", "in progress"):
-        table.add_column(column, justify="right")
-    counts = [picture.counters[key] for key in ("offered", "answered", "abandoned", "no_operator")]
-    table.add_row(*(str(n) for n in [*counts, len(picture.calls)]))
-    table.caption = "  ".join(f"{user}: {state}" for user, state in picture.operator_states().items())
-    return table
+    queues = Table(title=f"live, {time.monotonic() - started:.0f}s", pad_edge=False)  # 80 columns hold it
+    queues.add_column("queue", no_wrap=True)
+    for column in ("waiting", "offered", "answered", "abandoned", "SL", "ASA", "abandon"):
+        queues.add_column(column, justify="right")
+    waiting = [w.call.queue for w in picture.waiting.values()]
+    for queue in lab.site.queues:
+        tally = picture.tallies.get(queue.name, stats.QueueTally())
+        figures = stats.figures(tally)
+        counts = (waiting.count(queue.name), tally.offered, tally.answered, tally.abandoned)
+        rates = (f"{figures.service_level:.0%}", f"{figures.asa_s:.1f}s", f"{figures.abandon_rate:.0%}")
+        queues.add_row(queue.name, *(str(n) for n in counts), *rates)
+    by_state: dict[str, list[str]] = {}
+    for user, state in picture.operator_states(lab.platform.clock()).items():
+        by_state.setdefault(state, []).append(user)
+    people = Table(show_header=True)
+    people.add_column("operators")
+    people.add_column("who")
+    for state, users in sorted(by_state.items()):
+        people.add_row(f"{state} ({len(users)})", ", ".join(sorted(users)))
+    return Group(queues, people)
 
 
-def _report(lab: LabStack, sipp: Any) -> dict[str, Any]:
+def _report(lab: LabStack, sipp: SippResult) -> dict[str, Any]:
     assert lab.platform and lab.site
     records = lab.platform.store.all_calls()
     outcomes = [r.outcome for r in records]
     recordings = [r.recording for r in records if r.recording and Path(r.recording).exists()]
+    queues, disagreements = queue_figures(lab.site, lab.platform.picture.tallies, records)
     return {
         "inbound": {
             "offered": len(records),
@@ -94,10 +136,11 @@ def _report(lab: LabStack, sipp: Any) -> dict[str, Any]:
             "missed": outcomes.count("missed"),
             "failed": sipp.failed,
         },
+        "queues": queues,
         "callers": {"placed": sipp.successful + sipp.failed, "successful": sipp.successful, "failed": sipp.failed},
         "operators": len(lab.site.operators),
         "recordings": len(recordings),
-        "errors": list(lab.platform.errors),
+        "errors": [*lab.platform.errors, *disagreements],
     }
 
 
@@ -107,7 +150,18 @@ def _report_table(report: dict[str, Any]) -> Table:
     table.add_column("value", justify="right")
     for key, value in report["inbound"].items():
         table.add_row(f"inbound {key}", str(value))
+    for name, queue in report["queues"].items():
+        table.add_row(
+            f"queue {name}",
+            f"SL {queue['service_level']:.0%}  ASA {queue['asa_s']}s  abandon {queue['abandon_rate']:.0%}  "
+            f"misrouted {queue['misrouted']}",
+        )
     table.add_row("operators", str(report["operators"]))
     table.add_row("recordings", str(report["recordings"]))
     table.add_row("errors", str(len(report["errors"])))
     return table
+
+
+def misrouted_total(report: dict[str, Any]) -> int:
+    """Calls answered by an operator without the skill level they needed, over all queues."""
+    return sum(int(queue["misrouted"]) for queue in report.get("queues", {}).values())

@@ -16,7 +16,8 @@ SwitchboardError
 │   ├── AgiHangupError          the channel hung up (HANGUP, or 200 result=-1)
 │   └── AgiCommandError         Asterisk answered 510/511/520 to a command
 ├── StoreError                  the SQL store refused or lost a write
-└── LabError                    a real part started for a demo or a test (Asterisk, Redis, SIPp, softphones) failed
+├── LabError                    a real part started for a demo or a test (Asterisk, Redis, SIPp, softphones) failed
+└── LeadFileError               a lead or DNC file (or its mapping) cannot be read; names the line, field or value
 """
 
 from __future__ import annotations
@@ -97,3 +98,10 @@ class StoreError(SwitchboardError):
 
 class LabError(SwitchboardError):
     """A real part started for a demo or a test (Asterisk, Redis, SIPp, softphones) failed."""
+
+
+class LeadFileError(SwitchboardError):
+    """A lead or do-not-call file, or its mapping, cannot be read at all; nothing of it is stored.
+
+    Rows that cannot be used are not errors: they are counted and listed with their lines.
+    """

@@ -23,6 +23,7 @@ class OperatorAnswered:
 
     uniqueid: str  # the caller's channel
     at: float
+    agent_uniqueid: str = ""  # the operator's channel
 
 
 @dataclass(frozen=True, slots=True)

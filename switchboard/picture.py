@@ -1,46 +1,36 @@
-"""The platform's live picture: operators' phones and the calls in progress, kept in memory from AMI events.
+"""The platform's live picture: operators, waiting calls and calls in progress, kept in memory from events.
 
-Routing reads it without I/O; Redis mirrors it for other processes; after a restart it is rebuilt from SQL and AMI.
+Decisions come from acd/ (pure); this module keeps the state they read and records what they decided.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from acd.model import CallView, OperatorView, Presence
+from acd import operators as ops
+from acd import queue_log as qlog
+from acd import stats
+from acd.index import OperatorIndex, WaitingIndex
+from acd.matching import assign
+from acd.model import CallView, MissPolicy, Presence, QueueRule, Step
 from acd.routing import choose_operator
-from switchboard.config import Site
+from acd.skills import holds
+from acd.values import evolve
+from switchboard.config import Queue, Site
 from switchboard.events import CallerHungUp, Event, OperatorAnswered, OperatorMissed, PhoneStateChanged
 from switchboard.store.calls import CallRecord
 
-# Device states in which a phone can take a call.
-FREE_STATES = frozenset({"NOT_INUSE"})
-OFFLINE_STATES = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
-COUNTERS = ("offered", "answered", "abandoned", "missed", "no_operator")
-
-
-@dataclass
-class OperatorLive:
-    sip_user: str
-    skills: dict[str, int]
-    phone_state: str = "UNAVAILABLE"
-    offered_call: str | None = None  # uniqueid of the call we dialed this operator for
-    idle_since: float = 0.0
-
-    def presence(self) -> Presence:
-        if self.phone_state in OFFLINE_STATES:
-            return Presence.UNREGISTERED
-        if self.offered_call is not None:
-            return Presence.OFFERED
-        if self.phone_state not in FREE_STATES:
-            return Presence.ON_CALL
-        return Presence.AVAILABLE
-
-    def view(self) -> OperatorView:
-        return OperatorView(self.sip_user, self.presence(), self.skills, self.idle_since)
+FREE_STATES = frozenset({ops.FREE_PHONE})
+COUNTERS = ("offered", "answered", "abandoned", "timeout", "no_operator")
+NO_QUEUE = QueueRule("")
+# How a caller leaves a queue without an operator, in queue_log's words.
+_LEAVING: dict[str, Callable[..., qlog.QueueLogEntry]] = {
+    "timeout": qlog.exit_with_timeout,
+    "no_operator": qlog.exit_empty,
+    "abandoned": qlog.abandon,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,103 +45,370 @@ class RouteResult:
 
 
 @dataclass
+class Waiter:
+    """A caller held in a queue; `notify` is called once, with the operator chosen for them."""
+
+    call: CallView
+    uniqueid: str
+    original_position: int
+    notify: Callable[[RouteResult], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Either routed at once (`result`) or waiting (`waiter`)."""
+
+    result: RouteResult | None = None
+    waiter: Waiter | None = None
+
+
+@dataclass
 class Picture:
     site: Site
-    operators: dict[str, OperatorLive] = field(default_factory=dict)
+    operators: dict[str, ops.OperatorState] = field(default_factory=dict)
     calls: dict[str, CallRecord] = field(default_factory=dict)  # by the caller channel's uniqueid
+    waiting: dict[str, Waiter] = field(default_factory=dict)  # by call id
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    tallies: dict[str, stats.QueueTally] = field(default_factory=dict)
+    queue_log: list[qlog.QueueLogEntry] = field(default_factory=list)  # drained by the shell into the file
     built: bool = False  # rebuilt once: from then on the picture is newer than the SQL records
 
     def __post_init__(self) -> None:
+        self.rules = {q.name: _rule(q) for q in self.site.queues}
+        self.policy = MissPolicy(self.site.acd.max_misses)
+        self.wrapup_s = {q.name: float(q.wrapup_s) for q in self.site.queues}
+        self.recorded = {q.name: self.site.recording if q.recording is None else q.recording for q in self.site.queues}
+        self.recordings_dir = str(self.site.recordings_path)
+        logged_in = not self.site.acd.login_required
         for op in self.site.operators:
-            self.operators.setdefault(op.sip_user, OperatorLive(op.sip_user, dict(op.skills)))
+            self.operators.setdefault(op.sip_user, ops.OperatorState(op.sip_user, dict(op.skills), logged_in=logged_in))
+        self.index = OperatorIndex.build(o.view(0.0) for o in self.operators.values())
+        self.waiting_index = WaitingIndex.build(())
+        self.tallies = {name: stats.QueueTally() for name in self.rules}
+        self.offered_at: dict[str, float] = {}  # caller uniqueid -> when the operator's phone started ringing
+        self.agent_channels: dict[str, str] = {}  # operator channel uniqueid -> caller uniqueid
+        self.original_positions: dict[str, int] = {}
+        self.completed_by_agent: set[str] = set()
+        self.dirty: dict[
+            str, CallRecord
+        ] = {}  # call records changed since the shell last persisted  # caller uniqueids whose operator hung up first
 
-    # -- routing -------------------------------------------------------------------------------
-    def route_inbound(self, uniqueid: str, caller: str, hotline: str, now: float) -> tuple[RouteResult, CallRecord]:
-        """Choose the operator for a hotline call, mark them offered, and open the call record."""
-        queue = self.site.hotline_queue(hotline)
-        call_id = str(uuid.uuid4())
-        call = CallView(call_id, hotline, queue.name if queue else "", dict(queue.requires) if queue else {}, now)
-        decision = choose_operator(call, (op.view() for op in self.operators.values()), now)
-        recording = self._recording_path(call_id, queue.recording if queue else None) if decision.operator else ""
-        if decision.operator:
-            self.operators[decision.operator].offered_call = uniqueid
+    def _keep(self, record: CallRecord) -> None:
+        """Every change of a call record goes through here, so the shell persists exactly what changed."""
+        self.calls[record.uniqueid] = record
+        self.dirty[record.id] = record
+
+    def take_dirty(self) -> list[CallRecord]:
+        records, self.dirty = list(self.dirty.values()), {}
+        return records
+
+    # -- operators -----------------------------------------------------------------------------
+    def _set(self, state: ops.OperatorState, now: float) -> None:
+        self.operators[state.sip_user] = state
+        self.index = self.index.updated(state.view(now))
+
+    def queues_of(self, sip_user: str) -> list[str]:
+        """The queues an operator can ever serve: every required skill held at the queue's widest step."""
+        skills = self.operators[sip_user].skills
+        return [name for name, rule in self.rules.items() if holds(skills, rule.requires, _widest(rule.steps))]
+
+    def login(self, sip_user: str, now: float, source: str = qlog.MANAGER) -> None:
+        state = self.operators[sip_user]
+        if not state.logged_in:
+            for queue in self.queues_of(sip_user):
+                self.queue_log.append(qlog.add_member(now=now, queue=queue, agent=sip_user, source=source))
+        self._set(ops.login(state, now), now)
+        self.dispatch(now)
+
+    def logout(self, sip_user: str, now: float, source: str = qlog.MANAGER) -> None:
+        state = self.operators[sip_user]
+        if state.logged_in:
+            for queue in self.queues_of(sip_user):
+                self.queue_log.append(qlog.remove_member(now=now, queue=queue, agent=sip_user, source=source))
+        self._set(ops.logout(state, now), now)
+
+    def pause(self, sip_user: str, reason: str, now: float) -> None:
+        for queue in self.queues_of(sip_user):
+            self.queue_log.append(qlog.pause(now=now, queue=queue, agent=sip_user, reason=reason))
+        self._set(ops.pause(self.operators[sip_user], reason, now), now)
+
+    def unpause(self, sip_user: str, now: float) -> None:
+        for queue in self.queues_of(sip_user):
+            self.queue_log.append(qlog.unpause(now=now, queue=queue, agent=sip_user))
+        self._set(ops.unpause(self.operators[sip_user], now), now)
+        self.dispatch(now)
+
+    def operator_states(self, now: float | None = None) -> dict[str, str]:
+        at = now if now is not None else 0.0
+        return {user: state.presence(at).value for user, state in self.operators.items()}
+
+    # -- calls arriving ------------------------------------------------------------------------
+    def route_call(self, uniqueid: str, caller: str, hotline: str, now: float, choice: str = "") -> Arrival:
+        """A hotline call asks for an operator: one now, or a place in the queue (kept on a requeue).
+
+        `choice` is the menu digit the caller pressed, if the hotline has a menu.
+        """
+        known = self.calls.get(uniqueid)
+        if known is not None and known.outcome is None:
+            return self._requeue(known, now)
+        if known is not None:  # a retried AGI for a call answered or already out of the queue: dial nobody
+            return Arrival(result=RouteResult(known.id, "", "", None, f"call already {known.outcome}"))
+        queue = self.site.hotline_queue(hotline, choice)
+        rule = self.rules.get(queue.name, NO_QUEUE) if queue else NO_QUEUE
+        call = rule.call(str(uuid.uuid4()), hotline, now)
         record = CallRecord(
-            id=call_id,
-            uniqueid=uniqueid,
-            direction="inbound",
-            caller=caller,
-            hotline=hotline,
-            queue=call.queue or None,
-            operator=decision.operator,
-            started_at=now,
-            recording=recording or None,
-        )
+            id=call.call_id, uniqueid=uniqueid, direction="inbound", caller=caller, hotline=hotline,
+            queue=rule.name or None, operator=None, started_at=now,
+        )  # fmt: skip
+        self._keep(record)
         self.counters["offered"] += 1
-        if decision.operator is None:
-            self.counters["no_operator"] += 1
-            record = replace(record, outcome="no_operator")
-        self.calls[uniqueid] = record
-        target = f"PJSIP/{decision.operator}" if decision.operator else ""
-        return RouteResult(call_id, target, recording, decision.operator, decision.reason), record
+        if rule.name:
+            self.tallies[rule.name] = stats.offered(self.tallies[rule.name])
+        position = self._position_if_queued(call)
+        self.original_positions[uniqueid] = position
+        self.queue_log.append(
+            qlog.enter_queue(now=now, callid=uniqueid, queue=rule.name or "NONE", caller_id=caller, position=position)
+        )
+        return self._offer_or_wait(call, uniqueid, position, now)
 
-    def _recording_path(self, call_id: str, queue_setting: bool | None) -> str:
-        enabled = self.site.recording if queue_setting is None else queue_setting
-        return str(Path(self.site.recordings_path) / f"{call_id}.wav") if enabled else ""
+    def _requeue(self, record: CallRecord, now: float) -> Arrival:
+        """Back from a ring-no-answer: the same call, at its old place (its arrival time is kept).
+
+        A retried AGI, or the dialplan coming back before the DialEnd event, finds the call still waiting or still
+        offered: that old place is dropped first, so the call is never held twice.
+        """
+        self.waiting.pop(record.id, None)
+        self.waiting_index = self.waiting_index.removed(record.id)
+        ringing = self.operators.get(record.operator or "")
+        if ringing is not None and ringing.offered_call == record.uniqueid:
+            self.offered_at.pop(record.uniqueid, None)
+            self._set(ops.withdrawn(ringing, record.uniqueid, now), now)
+        rule = self.rules.get(record.queue or "", NO_QUEUE)
+        call = rule.call(record.id, record.hotline or "", record.started_at)
+        arrival = self._offer_or_wait(call, record.uniqueid, self.original_positions.get(record.uniqueid, 1), now)
+        self.dispatch(now)  # an operator withdrawn and not taken serves the next caller
+        return arrival
+
+    def _offer_or_wait(self, call: CallView, uniqueid: str, position: int, now: float) -> Arrival:
+        decision = choose_operator(call, self.index, now)
+        if decision.operator is not None:
+            return Arrival(result=self._offer(uniqueid, decision.operator, decision.reason, now))
+        if not self._anyone_could_serve(call, now):
+            self._finish_waiting(uniqueid, "no_operator", now)
+            return Arrival(result=RouteResult(call.call_id, "", "", None, "nobody logged in serves this queue"))
+        waiter = Waiter(call, uniqueid, position)
+        self.waiting[call.call_id] = waiter
+        self.waiting_index = self.waiting_index.added(call)
+        return Arrival(waiter=waiter)
+
+    def _position_if_queued(self, call: CallView) -> int:
+        return 1 + sum(1 for w in self.waiting.values() if w.call.queue == call.queue)
+
+    def _anyone_could_serve(self, call: CallView, now: float) -> bool:
+        """Someone logged in, with a registered phone, who holds the skills (at the widest step): worth waiting for.
+
+        Paused, busy or wrapping-up operators count (they come back); as app_queue's joinempty with unavailable.
+        """
+        gone = (Presence.LOGGED_OUT, Presence.UNREGISTERED)
+        return any(
+            state.presence(now) not in gone and holds(state.skills, call.requires, _widest(call.steps))
+            for state in self.operators.values()
+        )
+
+    def _offer(self, uniqueid: str, sip_user: str, reason: str, now: float) -> RouteResult:
+        record = self.calls[uniqueid]
+        self._set(ops.offer(self.operators[sip_user], uniqueid, now), now)
+        self.offered_at[uniqueid] = now
+        recording = record.recording or self._recording_path(record)
+        self._keep(evolve(record, operator=sip_user, recording=recording or None))
+        return RouteResult(record.id, f"PJSIP/{sip_user}", recording, sip_user, reason)
+
+    def _recording_path(self, record: CallRecord) -> str:
+        enabled = self.recorded.get(record.queue or "", self.site.recording)
+        return f"{self.recordings_dir}/{record.id}.wav" if enabled else ""
+
+    def position(self, uniqueid: str) -> int:
+        """Where a waiting caller stands now in their queue's service order (1 = next)."""
+        mine = next((w for w in self.waiting.values() if w.uniqueid == uniqueid), None)
+        if mine is None:
+            return 0
+        ahead = [c for c in self.waiting_index.calls if c.queue == mine.call.queue]
+        return 1 + next(i for i, c in enumerate(ahead) if c.call_id == mine.call.call_id)
+
+    def expected_wait(self, uniqueid: str) -> float | None:
+        """Place in line x average handling time / operators able to serve: None until an AHT is known."""
+        record = self.calls.get(uniqueid)
+        if record is None or record.queue not in self.tallies:
+            return None
+        aht = stats.figures(self.tallies[record.queue]).aht_s
+        serving = sum(
+            1 for user in self.operators if self.operators[user].logged_in and record.queue in self.queues_of(user)
+        )
+        if not aht or not serving:
+            return None
+        return self.position(uniqueid) * aht / serving
+
+    # -- matching waiting calls to freed operators ---------------------------------------------
+    def dispatch(self, now: float) -> None:
+        """Give waiting calls to available operators: after any change that frees someone, and on every tick."""
+        if not self.waiting or not self.index.available:
+            return
+        for call_id, sip_user in assign(self.waiting_index, self.index, now):
+            waiter = self.waiting.pop(call_id)
+            self.waiting_index = self.waiting_index.removed(call_id)
+            result = self._offer(waiter.uniqueid, sip_user, "freed operator", now)
+            if waiter.notify is not None:
+                waiter.notify(result)
+
+    def tick(self, now: float) -> None:
+        """Wrap-ups end and widening steps pass with time alone: refresh those operators, then dispatch."""
+        for state in self.operators.values():
+            if state.wrapup_until and state.wrapup_until <= now and not self._index_says_available(state, now):
+                self._set(state, now)
+        self.dispatch(now)
+
+    def _index_says_available(self, state: ops.OperatorState, now: float) -> bool:
+        position = self.index.positions[state.sip_user]
+        return bool(self.index.available >> position & 1) == (state.presence(now) is Presence.AVAILABLE)
+
+    def leave(self, uniqueid: str, now: float, outcome: str = "timeout") -> None:
+        """The caller leaves the queue without an operator (max wait reached); a ringing call is the Dial's business."""
+        if any(w.uniqueid == uniqueid for w in self.waiting.values()):
+            self._finish_waiting(uniqueid, outcome, now)
+
+    def _finish_waiting(self, uniqueid: str, outcome: str, now: float) -> None:
+        record = self.calls.get(uniqueid)
+        if record is None or record.outcome is not None:
+            return
+        waiter = next((w for w in self.waiting.values() if w.uniqueid == uniqueid), None)
+        position = self.position(uniqueid) or 1
+        if waiter is not None:
+            del self.waiting[waiter.call.call_id]
+            self.waiting_index = self.waiting_index.removed(waiter.call.call_id)
+        self._keep(evolve(record, outcome=outcome))
+        self.counters[outcome] += 1
+        queue = record.queue or "NONE"
+        self.queue_log.append(_LEAVING[outcome](
+            now=now, callid=uniqueid, queue=queue, position=position, entered_at=record.started_at,
+            original_position=self.original_positions.get(uniqueid, 1),
+        ))  # fmt: skip
+        if record.queue not in self.tallies:
+            return
+        tally = self.tallies[record.queue]
+        if outcome == "timeout":
+            self.tallies[record.queue] = stats.timed_out(tally)
+        elif outcome == "abandoned":
+            sl = self.rules[record.queue].sl_seconds
+            self.tallies[record.queue] = stats.abandoned(tally, now - record.started_at, sl)
 
     # -- events --------------------------------------------------------------------------------
     def apply(self, event: Event) -> CallRecord | None:
         """Fold one event into the picture; returns the call record to persist when one changed."""
         if isinstance(event, PhoneStateChanged):
-            self._phone_state(event)
+            state = self.operators.get(event.sip_user)
+            if state is not None:
+                self._set(ops.phone_changed(state, event.state, event.at), event.at)
+                self.dispatch(event.at)
+            return None
+        if isinstance(event, CallerHungUp) and event.uniqueid in self.agent_channels:
+            self._agent_hung_up(event)
             return None
         record = self.calls.get(event.uniqueid)
         if record is None:
             return None
         if isinstance(event, CallerHungUp):
             return self.end_call(record, event.at, event.cause)
-        if record.outcome is not None:
-            return None  # decided already: a late or repeated DialEnd must not count the call twice
         if isinstance(event, OperatorAnswered):
-            self._release_offer(record)
-            self.counters["answered"] += 1
-            return self._update(replace(record, answered_at=event.at, outcome="answered"))
+            return self._answered(record, event)
         if isinstance(event, OperatorMissed):
-            self._release_offer(record, at=event.at)
-            if event.status == "CANCEL":  # the caller gave up while the phone rang: an abandon, counted at hangup
-                return None
-            self.counters["missed"] += 1
-            return self._update(replace(record, outcome="missed"))
+            self._missed(record, event)
         return None
 
-    def end_call(self, record: CallRecord, at: float, cause: int | None) -> CallRecord:
-        self._release_offer(record, at=at)
-        del self.calls[record.uniqueid]
-        outcome = record.outcome
-        if outcome is None:
-            outcome = "abandoned"
-            self.counters["abandoned"] += 1
-        return replace(record, ended_at=at, hangup_cause=cause, outcome=outcome)
+    def _answered(self, record: CallRecord, event: OperatorAnswered) -> CallRecord | None:
+        user = record.operator or ""
+        state = self.operators.get(user)
+        if record.answered_at is not None or state is None or state.offered_call != record.uniqueid:
+            return None  # late or repeated DialEnd: the first answer stands
+        self._set(ops.answered(state, record.uniqueid, event.at), event.at)
+        if event.agent_uniqueid:
+            self.agent_channels[event.agent_uniqueid] = record.uniqueid
+        self.counters["answered"] += 1
+        queue = record.queue or "NONE"
+        if record.queue in self.tallies:
+            wait = event.at - record.started_at
+            self.tallies[queue] = stats.answered(self.tallies[queue], wait, self.rules[queue].sl_seconds)
+        ringing = event.at - self.offered_at.pop(record.uniqueid, event.at)
+        self.queue_log.append(qlog.connect(
+            now=event.at, callid=record.uniqueid, queue=queue, agent=user, entered_at=record.started_at,
+            member_callid=event.agent_uniqueid or "", ringing=ringing,
+        ))  # fmt: skip
+        updated = evolve(record, answered_at=event.at, outcome="answered")
+        self._keep(updated)
+        return updated
 
-    def _update(self, record: CallRecord) -> CallRecord:
-        self.calls[record.uniqueid] = record
-        return record
-
-    def _release_offer(self, record: CallRecord, at: float | None = None) -> None:
-        op = self.operators.get(record.operator or "")
-        if op is not None and op.offered_call == record.uniqueid:
-            op.offered_call = None
-            if at is not None and op.phone_state in FREE_STATES:
-                op.idle_since = at
-
-    def _phone_state(self, event: PhoneStateChanged) -> None:
-        op = self.operators.get(event.sip_user)
-        if op is None:
+    def _missed(self, record: CallRecord, event: OperatorMissed) -> None:
+        user = record.operator or ""
+        state = self.operators.get(user)
+        if state is None or state.offered_call != record.uniqueid:
             return
-        was_free = op.phone_state in FREE_STATES
-        op.phone_state = event.state
-        if op.phone_state in FREE_STATES and not was_free:
-            op.idle_since = event.at
+        ringing = event.at - self.offered_at.pop(record.uniqueid, event.at)
+        queue = record.queue or "NONE"
+        if event.status == "CANCEL":  # the caller hung up while the phone rang: their abandon, not a miss
+            self.queue_log.append(qlog.ring_canceled(
+                now=event.at, callid=record.uniqueid, queue=queue, agent=user, ringing=ringing))  # fmt: skip
+            self._set(ops.withdrawn(state, record.uniqueid, event.at), event.at)
+        else:
+            self.queue_log.append(qlog.ring_no_answer(
+                now=event.at, callid=record.uniqueid, queue=queue, agent=user, ringing=ringing))  # fmt: skip
+            after = ops.missed(state, record.uniqueid, event.at, self.policy)
+            if after.paused_reason == ops.MISSED_CALLS and state.paused_reason is None:
+                for q in self.queues_of(user):
+                    self.queue_log.append(qlog.pause(now=event.at, queue=q, agent=user, reason=ops.MISSED_CALLS))
+            self._set(after, event.at)
+        self.dispatch(event.at)
+
+    def _agent_hung_up(self, event: CallerHungUp) -> None:
+        """The operator's leg ended: if the caller's is still up, the operator hung up first (COMPLETEAGENT)."""
+        caller = self.agent_channels.pop(event.uniqueid)
+        record = self.calls.get(caller)
+        if record is not None and record.ended_at is None:
+            self.completed_by_agent.add(caller)
+
+    def end_call(self, record: CallRecord, at: float, cause: int | None) -> CallRecord:
+        """The caller's channel is gone: close the record, free the operator into wrap-up, count the outcome."""
+        if record.outcome is None:
+            self._finish_waiting(record.uniqueid, "abandoned", at)
+            record = self.calls[record.uniqueid]
+        user = record.operator or ""
+        state = self.operators.get(user)
+        queue = record.queue or ""
+        talk = at - (record.answered_at or at)
+        wrapup = 0.0
+        if state is not None and record.uniqueid in (state.on_call, state.offered_call):
+            wrapup = self.wrapup_s.get(queue, 0.0) if state.on_call == record.uniqueid else 0.0
+            self._set(ops.call_ended(state, record.uniqueid, at, talk, wrapup), at)
+        if record.answered_at is not None:  # also when a restart lost who was on it: CONNECT needs its COMPLETE
+            self._log_completion(record, at)
+            if queue in self.tallies:
+                self.tallies[queue] = stats.completed(self.tallies[queue], talk, wrapup)
+        del self.calls[record.uniqueid]
+        self.offered_at.pop(record.uniqueid, None)
+        self.original_positions.pop(record.uniqueid, None)
+        closed = evolve(record, ended_at=at, hangup_cause=cause)
+        self.dirty[closed.id] = closed
+        self.dispatch(at)
+        return closed
+
+    def _log_completion(self, record: CallRecord, at: float) -> None:
+        by_agent = record.uniqueid in self.completed_by_agent
+        make = qlog.complete_agent if by_agent else qlog.complete_caller
+        self.queue_log.append(make(
+            now=at, callid=record.uniqueid, queue=record.queue or "NONE", agent=record.operator or "NONE",
+            entered_at=record.started_at, answered_at=record.answered_at or at,
+            original_position=self.original_positions.get(record.uniqueid, 1),
+        ))  # fmt: skip
+        if by_agent:
+            self.completed_by_agent.discard(record.uniqueid)
 
     # -- rebuild after a (re)connect -----------------------------------------------------------
     def rebuild(
@@ -168,32 +425,51 @@ class Picture:
         Only a picture never built adopts the open SQL records (a new process learns its calls there); afterwards
         SQL lags the picture. Calls routed at or after `listed_at` (when the channels were listed) are kept.
         """
-        for sip_user, op in self.operators.items():
-            op.phone_state = phone_states.get(sip_user, "UNAVAILABLE")
-            op.offered_call = None
-            if op.phone_state in FREE_STATES:
-                op.idle_since = min(op.idle_since or now, now)
+        for sip_user, state in self.operators.items():
+            self._set(evolve(state, phone_state=phone_states.get(sip_user, "UNAVAILABLE"), offered_call=None), now)
+        adopted = set()
         if not self.built:
             for record in open_records:
                 if record.uniqueid not in self.calls:
                     self._adopt(record)
+                    adopted.add(record.uniqueid)  # ringing as far as we know: a requeue or its DialEnd settles it
             self.built = True
-        closed = []
+        gone = []
         for uniqueid, record in list(self.calls.items()):
             listed = listed_at is None or record.started_at < listed_at
             if listed and uniqueid not in live_uniqueids:
-                # The call ended while we could not see it: close it with the time we learned of it.
-                closed.append(self.end_call(record, now, None))
-            elif record.outcome is None and (rung := self.operators.get(record.operator or "")) is not None:
-                rung.offered_call = uniqueid  # still ringing; an operator gone from the site has nothing to mark
+                gone.append(record)
+            elif record.outcome is None and (uniqueid in self.offered_at or uniqueid in adopted):
+                rung = self.operators.get(record.operator or "")
+                if rung is not None:
+                    self._set(evolve(rung, offered_call=uniqueid), now)  # still ringing
+        # Closing frees operators and dispatches: only once the operators still ringing are marked so.
+        # The calls ended while we could not see them: closed with the time we learned of it.
+        closed = [self.end_call(record, now, None) for record in gone]
+        self.dispatch(now)
         return closed
 
     def _adopt(self, record: CallRecord) -> None:
-        """A call routed by an earlier process: counted here too, so the counters still add up."""
+        """A call routed by an earlier process: counted and tallied here too, so the figures still add up."""
         self.calls[record.uniqueid] = record
         self.counters["offered"] += 1
         if record.outcome in self.counters:
             self.counters[record.outcome] += 1
+        if record.queue in self.tallies:
+            tally = stats.offered(self.tallies[record.queue])
+            if record.answered_at is not None:
+                sl = self.rules[record.queue].sl_seconds
+                tally = stats.answered(tally, record.answered_at - record.started_at, sl)
+            elif record.outcome == "timeout":
+                tally = stats.timed_out(tally)
+            self.tallies[record.queue] = tally
 
-    def operator_states(self) -> dict[str, str]:
-        return {user: op.presence().value for user, op in self.operators.items()}
+
+def _widest(steps: tuple[Step, ...]) -> int:
+    """The lowest level widening ever asks (0 without steps): the steps may ask more than `requires` all along."""
+    return min((step.min_level for step in steps), default=0)
+
+
+def _rule(queue: Queue) -> QueueRule:
+    steps = tuple(Step(s.after_s, s.min_level) for s in queue.steps)
+    return QueueRule(queue.name, dict(queue.requires), steps, queue.priority, queue.sl_seconds, queue.sl_target)

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agi_scripts.route import build_route_handler
+from agi_scripts.operator import build_operator_handler
+from agi_scripts.route import HoldPlan, build_route_handler
 from agi_scripts.server import FastAgiServer
 from asterisk_conf import variables
 from switchboard.ami.client import AmiClient, ConnectionChange
@@ -20,13 +21,18 @@ from switchboard.ami.translate import PJSIP_PREFIX, translate
 from switchboard.config import Site
 from switchboard.errors import AmiError, StoreError
 from switchboard.live import LiveState
-from switchboard.picture import Picture, RouteResult
+from switchboard.picture import Arrival, Picture
 from switchboard.privacy import mask_number
+from switchboard.queue_log import QueueLogWriter
 from switchboard.store.calls import CallRecord, CallStore, make_engine
 
 log = logging.getLogger("switchboard.platform")
 FLUSH_EVERY_S = 0.2
 PUBLISH_EVERY_S = 0.5
+TICK_S = 0.5  # wrap-ups ending and widening steps passing are noticed at most this late
+RINGING = frozenset({"RINGING", "RINGINUSE"})
+SETTLE_TIMEOUT_S = 2.0  # how long a caller back from a ring-no-answer waits for the DialEnd saying why
+PAUSE_REASONS = {"1": "lunch", "2": "training", "3": "mentoring", "4": "outbound work", "5": "break"}
 
 
 @dataclass(frozen=True)
@@ -49,27 +55,95 @@ class Platform:
         self.ami = AmiClient(
             str(site.asterisk.host), site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime"
         )
-        self.agi = FastAgiServer({variables.AGI_ROUTE: build_route_handler(self, clock)})
+        self.agi = FastAgiServer(
+            {
+                variables.AGI_ROUTE: build_route_handler(self, clock),
+                variables.AGI_OPERATOR: build_operator_handler(self, clock),
+            }
+        )
+        self.queue_log = QueueLogWriter(site.queue_log_path)
         self.errors: list[str] = []
         self.reconnects = 0
         self._pending: dict[str, CallRecord] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot: _Snapshot | None = None  # read by the connect hook, applied at the up marker
         self._flush_lock = asyncio.Lock()
+        self._settling: dict[str, list[asyncio.Future[None]]] = {}  # caller uniqueid -> route scripts waiting
 
     # -- the route script's port ---------------------------------------------------------------
-    def route_call(self, uniqueid: str, caller: str, hotline: str, now: float) -> RouteResult:
-        result, record = self.picture.route_inbound(uniqueid, caller, hotline, now)
-        self._pending[record.id] = record
-        log.info(
-            "call %s from %s to %s: %s (%s)",
-            uniqueid,
-            mask_number(caller),
-            hotline,
-            result.operator or "nobody",
-            result.reason,
-        )
-        return result
+    def route_call(self, uniqueid: str, caller: str, hotline: str, now: float, choice: str = "") -> Arrival:
+        arrival = self.picture.route_call(uniqueid, caller, hotline, now, choice)
+        routed = arrival.result
+        what = f"{routed.operator or 'nobody'} ({routed.reason})" if routed else "queued"
+        log.info("call %s from %s to %s: %s", uniqueid, mask_number(caller), hotline, what)
+        return arrival
+
+    async def last_offer_settled(self, uniqueid: str) -> None:
+        """Return once the caller's last offer is over in the picture (or after a timeout): its DialEnd applied and
+        the phone that rang no longer ringing.
+
+        Dial returns, and the dialplan comes back to the route script, before the AMI events that say so reach us.
+        Routed first, the late DialEnd would be read against the next operator's offer (leaving the one who let it
+        ring out offered for good), and the decision would hang on which of the two events happened to come first.
+        """
+        if not self._still_offered(uniqueid):
+            return
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._settling.setdefault(uniqueid, []).append(settled)
+        try:
+            await asyncio.wait_for(settled, SETTLE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "call %s: no DialEnd for its last offer after %.1fs; routing it anyway", uniqueid, SETTLE_TIMEOUT_S
+            )
+        finally:
+            waiting = self._settling.get(uniqueid, [])
+            if settled in waiting:
+                waiting.remove(settled)
+            if not waiting:
+                self._settling.pop(uniqueid, None)
+
+    def _still_offered(self, uniqueid: str) -> bool:
+        record = self.picture.calls.get(uniqueid)
+        state = self.picture.operators.get(record.operator or "") if record is not None else None
+        return state is not None and (state.offered_call == uniqueid or state.phone_state in RINGING)
+
+    def _wake_settled(self) -> None:
+        for uniqueid, waiting in list(self._settling.items()):
+            if not self._still_offered(uniqueid):
+                for settled in waiting:
+                    if not settled.done():
+                        settled.set_result(None)
+
+    def hold_plan(self, uniqueid: str) -> HoldPlan:
+        record = self.picture.calls[uniqueid]
+        queue = self.site.queue(record.queue) if record.queue else None
+        if queue is None:
+            return HoldPlan("default", 0, record.started_at + 60)
+        return HoldPlan(queue.music_on_hold, queue.announce_every_s, record.started_at + queue.max_wait_s)
+
+    def position(self, uniqueid: str) -> tuple[int, float | None]:
+        return self.picture.position(uniqueid), self.picture.expected_wait(uniqueid)
+
+    def leave(self, uniqueid: str, now: float) -> None:
+        self.picture.leave(uniqueid, now)
+
+    # -- operators: the feature-code script's port and the CLI/API's --------------------------
+    def operator_command(self, sip_user: str, command: str, reason_code: str, now: float) -> str:
+        """Log in, log out, pause (reason by digit) or unpause; returns the prompt that confirms it."""
+        if sip_user not in self.picture.operators:
+            return "agent-incorrect"
+        if command == "login":
+            self.picture.login(sip_user, now)
+            return "agent-loginok"
+        if command == "logout":
+            self.picture.logout(sip_user, now)
+            return "agent-loggedoff"
+        if command == "pause":
+            self.picture.pause(sip_user, PAUSE_REASONS.get(reason_code, "paused"), now)
+            return "dictate/paused"
+        self.picture.unpause(sip_user, now)
+        return "auth-thankyou"
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -80,6 +154,7 @@ class Platform:
         self._tasks = [
             asyncio.create_task(self._follow_events(), name="platform-events"),
             asyncio.create_task(self._flush_loop(), name="platform-flush"),
+            asyncio.create_task(self._tick_loop(), name="platform-tick"),
         ]
 
     async def stop(self) -> None:
@@ -92,6 +167,7 @@ class Platform:
         await self.agi.stop()
         await self.ami.close()
         await self.flush()
+        self.queue_log.close()
         await self.live.publish(self.picture, ami_connected=False)
         await self.live.close()
 
@@ -130,8 +206,6 @@ class Platform:
         closed = self.picture.rebuild(
             snapshot.phone_states, snapshot.live, snapshot.open_records, self.clock(), listed_at=snapshot.listed_at
         )
-        for record in closed:
-            self._pending[record.id] = record
         log.info(
             "picture rebuilt: %d phones, %d live channels, %d calls closed",
             len(snapshot.phone_states),
@@ -150,13 +224,23 @@ class Platform:
                     continue
                 event = translate(item, self.clock())
                 if event is not None:
-                    record = self.picture.apply(event)
-                    if record is not None:
-                        self._pending[record.id] = record
+                    self.picture.apply(event)
             except Exception as exc:  # one odd event must never stop the platform following calls
                 what = "rebuild" if isinstance(item, ConnectionChange) else f"event {item.get('Event')}"
                 log.exception("%s not applied", what)
                 self.errors.append(f"{what}: {exc}")
+            finally:
+                if self._settling:
+                    self._wake_settled()
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                self.picture.tick(self.clock())
+            except Exception as exc:
+                log.exception("tick failed")
+                self.errors.append(f"tick: {exc}")
 
     # -- persistence ---------------------------------------------------------------------------
     async def _flush_loop(self) -> None:
@@ -171,6 +255,11 @@ class Platform:
     async def flush(self) -> None:
         # One flush at a time, so an older version of a record never overwrites a newer one.
         async with self._flush_lock:
+            for entry in self.picture.queue_log:
+                self.queue_log.append(entry)
+            self.picture.queue_log.clear()
+            for record in self.picture.take_dirty():
+                self._pending[record.id] = record
             if not self._pending:
                 return
             batch, self._pending = list(self._pending.values()), {}

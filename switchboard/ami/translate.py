@@ -34,7 +34,7 @@ def translate(msg: Mapping[str, str], now: float) -> Event | None:
         if not uniqueid:
             return None
         if status == "ANSWER":
-            return OperatorAnswered(uniqueid, at)
+            return OperatorAnswered(uniqueid, at, msg.get("DestUniqueid") or "")
         return OperatorMissed(uniqueid, status, at)
     if name == "Hangup":
         try:

@@ -113,7 +113,9 @@ def calls(obj: CliContext, limit: int, as_json: bool) -> None:
 @cli.command("demo")
 @click.option("--minutes", default=1.0, show_default=True, type=float, help="How long the simulated callers call.")
 @click.option("--operators", default=3, show_default=True, type=click.IntRange(1, 5), help="Operators on softphones.")
-@click.option("--rate", default=0.5, show_default=True, type=float, help="New callers per second.")
+# 0.4/s keeps the default three operators busy: callers wait a few seconds, the specialists' queues widen now
+# and then, nobody gives up.
+@click.option("--rate", default=0.4, show_default=True, type=float, help="New callers per second.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the final report, as JSON.")
 @click.option(
     "--keep",
@@ -122,11 +124,14 @@ def calls(obj: CliContext, limit: int, as_json: bool) -> None:
     help="Keep the demo's folder here (configs, logs, database, recordings).",
 )
 def demo(minutes: float, operators: int, rate: float, as_json: bool, keep: Path | None) -> None:
-    """Start a real Asterisk, Redis, the platform, softphone operators and SIPp callers; print a report."""
-    from switchboard.demo import run_demo
+    """Start a real Asterisk, Redis, the platform, softphone operators and SIPp callers; print a report.
+
+    Exits 1 when no call was answered, a caller's call failed, or an operator answered a call without the skills.
+    """
+    from switchboard.demo import misrouted_total, run_demo
 
     report = asyncio.run(run_demo(minutes=minutes, operators=operators, rate=rate, quiet=as_json, keep=keep))
     if as_json:
         emit(report, True)
-    if report["inbound"]["answered"] == 0 or report["inbound"]["failed"]:
+    if report["inbound"]["answered"] == 0 or report["inbound"]["failed"] or misrouted_total(report):
         sys.exit(1)

@@ -41,6 +41,8 @@ EXIT_ALL_OK, EXIT_SOME_FAILED, EXIT_INTERNAL_STOP, EXIT_NO_CALLS = 0, 1, 97, 99
 _COUNTED_EXITS = {EXIT_ALL_OK, EXIT_SOME_FAILED, EXIT_INTERNAL_STOP, EXIT_NO_CALLS}
 # Fields of a SIP URI user part that need no escaping (RFC 3261 unreserved and '+').
 _USER_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()+")
+# What caller_menu.xml may press (field4): the sixteen DTMF keys.
+DTMF_KEYS = "0123456789*#ABCD"
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def sip_display_name(text: str) -> str:
 
 
 def injection_file(path: Path, rows: Sequence[Mapping[str, str]], number: str | None) -> None:
-    """Write SIPp's -inf CSV: tag; dialed number; caller ID number; caller ID name."""
+    """Write SIPp's -inf CSV: tag; dialed number; caller ID number; caller ID name; menu key (may be empty)."""
     lines = ["SEQUENTIAL"]
     for index, row in enumerate(rows or [{}], start=1):
         dialed = row.get("number", number)
@@ -126,7 +128,11 @@ def injection_file(path: Path, rows: Sequence[Mapping[str, str]], number: str | 
         # percent-encoded, but a display name has no such escape (put ';' in the number).
         if any(bad in name for bad in (";", "\r", "\n")):
             raise LabError(f"row {index}: a caller_name cannot hold ';' or a line break")
-        fields = [f"r{index}", sip_user(dialed), sip_user(caller), sip_display_name(name)]
+        digits = row.get("digits", "")
+        # The key becomes a SIP INFO body line (Signal=<key>): one DTMF key, or none, and nothing else.
+        if digits and (len(digits) != 1 or digits not in DTMF_KEYS):
+            raise LabError(f"row {index}: digits must be one DTMF key ({DTMF_KEYS}) or empty, not {digits!r}")
+        fields = [f"r{index}", sip_user(dialed), sip_user(caller), sip_display_name(name), digits]
         lines.append(";".join(fields) + ";")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -213,9 +219,10 @@ async def run_callers(
 ) -> SippResult:
     """Place `calls` calls at `rate` a second, at most `concurrency` at once, and count them.
 
-    Each injection row may set "number" (dialed), "caller_number" and "caller_name"; rows
-    are used in turn. call_seconds is the talk time (caller.xml) or the time before the
-    caller gives up (caller_hangup_early.xml). SIPp itself stops after `timeout` seconds.
+    Each injection row may set "number" (dialed), "caller_number", "caller_name" and "digits"
+    (the menu key caller_menu.xml presses; other scenarios ignore it); rows are used in turn.
+    call_seconds is the talk time (caller.xml) or the time before the caller gives up
+    (caller_hangup_early.xml). SIPp itself stops after `timeout` seconds.
     """
     path = scenario_path(scenario)
     with _workspace(workdir) as work:

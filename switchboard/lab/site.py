@@ -20,8 +20,29 @@ DEMO_OPERATORS: list[dict[str, Any]] = [
     {"sip_user": "op1004", "name": "Dmitri Sokolov", "skills": {"general": 5, "accounting": 3}},
     {"sip_user": "op1005", "name": "Eva Novak", "skills": {"general": 2, "tax": 4, "english": 3}},
 ]
-DEMO_QUEUES: list[dict[str, Any]] = [{"name": "general", "requires": {"general": 1}}]
-DEMO_HOTLINES: list[dict[str, Any]] = [{"number": "+18005550100", "queue": "general"}]
+# general: anyone. tax and accounting: specialists first, widening to the less skilled after 20 s of wait.
+# A short wrap-up keeps a one-minute demo moving.
+DEMO_QUEUES: list[dict[str, Any]] = [
+    {"name": "general", "requires": {"general": 1}, "wrapup_s": 3},
+    {
+        "name": "tax",
+        "requires": {"tax": 1},
+        "steps": [{"after_s": 0, "min_level": 4}, {"after_s": 20, "min_level": 2}],
+        "wrapup_s": 3,
+    },
+    {
+        "name": "accounting",
+        "requires": {"accounting": 1},
+        "steps": [{"after_s": 0, "min_level": 3}, {"after_s": 20, "min_level": 1}],
+        "wrapup_s": 3,
+    },
+]
+# The first hotline stays a plain one to "general" that every operator takes: the integration tests dial it.
+DEMO_HOTLINES: list[dict[str, Any]] = [
+    {"number": "+18005550100", "queue": "general"},
+    {"number": "+18005550111", "queue": "tax", "menu": {"1": "tax", "2": "accounting"}},
+    {"number": "+18005550122", "queue": "accounting"},
+]
 
 
 def lab_site_dict(folder: Path, *, operators: int = 3, redis_url: str | None = None) -> dict[str, Any]:
@@ -38,6 +59,7 @@ def lab_site_dict(folder: Path, *, operators: int = 3, redis_url: str | None = N
         "asterisk": {"sip_port": free_port(), "ami_port": free_port(), "rtp_start": rtp_start, "rtp_end": rtp_end},
         "ami": {"secret": secrets.token_urlsafe(16), "admin_secret": secrets.token_urlsafe(16)},
         "fastagi": {"port": free_port()},
+        "queue_log": str(folder / "asterisk" / "log" / "queue_log"),
         "trunk": {"port": free_port(), "caller_id": "+18005550199"},
         "queues": DEMO_QUEUES,
         "hotlines": DEMO_HOTLINES,

@@ -72,6 +72,8 @@ class LabStack:
         registrar = f"127.0.0.1:{self.site.asterisk.sip_port}"
         for op in self.site.operators:
             await self.phones.register(op.sip_user, op.secret, registrar, display=op.name)
+            assert self.platform
+            self.platform.operator_command(op.sip_user, "login", "", self.platform.clock())
         await self.wait_for(
             lambda: all(self.platform_op_state(op.sip_user) in FREE_STATES for op in self.site.operators),
             timeout,

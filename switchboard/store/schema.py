@@ -1,13 +1,26 @@
 """The SQL tables the platform writes, as SQLAlchemy Core metadata (SQLite by default, PostgreSQL too).
 
-Nothing here is SQLite-only: types and constraints are portable.
+Nothing here is SQLite-only: types and constraints are portable. Alembic migrations (store/migrations) create them.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
-metadata = sa.MetaData()
+# Named constraints, so later migrations (and SQLite's batch mode) can find them by name on every database.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+# JSON as text on SQLite, JSONB on PostgreSQL; None stays SQL NULL rather than the JSON 'null'.
+Json = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+# A 64-bit key that is still SQLite's rowid (only INTEGER PRIMARY KEY is).
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # One row per call the platform handled; written when routed, completed at hangup.
 calls = sa.Table(
@@ -26,4 +39,193 @@ calls = sa.Table(
     sa.Column("outcome", sa.String(24), nullable=True),  # answered | abandoned | no_operator | failed
     sa.Column("hangup_cause", sa.Integer, nullable=True),
     sa.Column("recording", sa.String(512), nullable=True),
+)
+
+# An outbound campaign: its rules for when and how often a lead is called. Times are epoch seconds (as calls).
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),  # active | paused | archived
+    sa.Column("require_consent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("caller_id", sa.String(32), nullable=True),
+    sa.Column("max_attempts", sa.Integer, nullable=False, server_default="3"),
+    sa.Column("retry_after_s", sa.Integer, nullable=False, server_default="3600"),
+    # Calling hours in the lead's local time, minutes after midnight; the end is exclusive.
+    sa.Column("weekday_from_min", sa.Integer, nullable=False, server_default="540"),
+    sa.Column("weekday_to_min", sa.Integer, nullable=False, server_default="1260"),
+    sa.Column("weekend_from_min", sa.Integer, nullable=False, server_default="600"),
+    sa.Column("weekend_to_min", sa.Integer, nullable=False, server_default="1200"),
+    sa.Column("default_zone", sa.String(64), nullable=False, server_default="Europe/Moscow"),  # leads of no zone
+    sa.Column("dedupe_days", sa.Integer, nullable=True),  # imports skip numbers the system got this recently
+    sa.Column("settings", Json, nullable=True),  # the rest: retry delays by result, pacing, scripts ...
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# A purchased list loaded into a campaign; a list may be loaded from several files.
+lead_lists = sa.Table(
+    "lead_lists",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("campaign_id", "name"),
+)
+
+# One row per file imported, with what became of its rows; written in the import's own transaction.
+lead_imports = sa.Table(
+    "lead_imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
+    sa.Column("list_id", sa.Integer, sa.ForeignKey("lead_lists.id"), nullable=False, index=True),
+    sa.Column("file_name", sa.String(500), nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("rows", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("imported", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rejected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("dnc", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("no_consent", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("options", Json, nullable=True),  # region, dedupe_days, require_consent, encoding, mapping
+)
+
+# A person to call. A number is in a campaign once (the unique index); status drives the dialer:
+# new | retry | callback | in_progress | done | dnc | exhausted | invalid.
+leads = sa.Table(
+    "leads",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
+    sa.Column("list_id", sa.Integer, sa.ForeignKey("lead_lists.id"), nullable=False),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("lead_imports.id"), nullable=True),
+    sa.Column("source_line", sa.Integer, nullable=True),  # the line of the file where the record starts
+    sa.Column("phone_e164", sa.String(16), nullable=False),
+    sa.Column("alt_phones", Json, nullable=True),  # further numbers, E.164, in the file's order
+    sa.Column("full_name", sa.String(200), nullable=True),
+    sa.Column("first_name", sa.String(100), nullable=True),
+    sa.Column("last_name", sa.String(100), nullable=True),
+    sa.Column("middle_name", sa.String(100), nullable=True),
+    sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("address", sa.String(500), nullable=True),
+    sa.Column("city", sa.String(100), nullable=True),
+    sa.Column("region", sa.String(100), nullable=True),
+    # Every zone the lead may be in: callable only while the calling hours hold in all of them.
+    sa.Column("time_zones", Json, nullable=False),
+    sa.Column("consent", sa.Boolean, nullable=True),  # NULL: the file said nothing
+    sa.Column("consent_at", sa.String(40), nullable=True),  # ISO 8601 when it read as a date
+    sa.Column("consent_source", sa.String(200), nullable=True),
+    sa.Column("custom", Json, nullable=True),  # the file's other columns, header -> text (stored raw, see text.py)
+    sa.Column("status", sa.String(16), nullable=False, server_default="new"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Float, nullable=True),
+    sa.Column("last_attempt_at", sa.Float, nullable=True),
+    sa.Column("last_result", sa.String(24), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    # Phone first: it serves the campaign dedupe, the system-wide dedupe, DNC marking and erasure by number.
+    sa.Index("uq_leads_phone_campaign", "phone_e164", "campaign_id", unique=True),
+    # The dialer's pick: the next due leads of a campaign.
+    sa.Index("ix_leads_campaign_status_next", "campaign_id", "status", "next_attempt_at"),
+)
+
+# Do not call: system-wide (campaign_id NULL) or for one campaign. Erasure keeps only the keyed hash.
+dnc = sa.Table(
+    "dnc",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=True),
+    sa.Column("phone_e164", sa.String(16), nullable=True, index=True),
+    sa.Column("phone_hash", sa.String(64), nullable=False, index=True),  # HMAC-SHA256 with the store's key
+    sa.Column("added_at", sa.Float, nullable=False),
+    sa.Column("source", sa.String(200), nullable=True),  # the file, or 'cli'
+    sa.Column("reason", sa.String(200), nullable=True),
+)
+
+# Settings the store keeps for itself (the key of the DNC hashes).
+store_meta = sa.Table(
+    "store_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# What an operator records at the end of a call; campaign_id NULL means every campaign.
+dispositions = sa.Table(
+    "dispositions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=True),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("final", sa.Boolean, nullable=False, server_default=sa.false()),  # the lead is done
+    sa.Column("success", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("callback", sa.Boolean, nullable=False, server_default=sa.false()),  # asks for a callback time
+    sa.Column("retry_after_s", sa.Integer, nullable=True),
+    sa.Column("sort_order", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.UniqueConstraint("campaign_id", "code"),
+)
+
+# Why a person said no, for the campaign's reports; campaign_id NULL means every campaign.
+refusal_reasons = sa.Table(
+    "refusal_reasons",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=True),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("sort_order", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.UniqueConstraint("campaign_id", "code"),
+)
+
+# One row per dial attempt, written before the call is placed (so a crash never dials a lead twice unseen).
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("lead_id", BigId, sa.ForeignKey("leads.id"), nullable=False),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
+    sa.Column("phone_e164", sa.String(16), nullable=False),  # the number dialled (the lead's or an alternate)
+    sa.Column("call_id", sa.String(36), nullable=True, index=True),  # calls.id once the call is routed
+    sa.Column("uniqueid", sa.String(64), nullable=True, index=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("answered_at", sa.Float, nullable=True),
+    sa.Column("ended_at", sa.Float, nullable=True),
+    # answered | no_answer | busy | congestion | failed | machine | abandoned | cancelled
+    sa.Column("result", sa.String(24), nullable=True),
+    sa.Column("hangup_cause", sa.Integer, nullable=True),
+    sa.Column("operator", sa.String(40), nullable=True),
+    sa.Column("wait_s", sa.Float, nullable=True),  # answered, waiting for an operator
+    sa.Column("talk_s", sa.Float, nullable=True),
+    sa.Column("abandoned", sa.Boolean, nullable=False, server_default=sa.false()),  # counts toward the legal cap
+    sa.Column("recording", sa.String(512), nullable=True),
+    sa.Column("disposition_id", sa.Integer, sa.ForeignKey("dispositions.id"), nullable=True),
+    sa.Column("refusal_reason_id", sa.Integer, sa.ForeignKey("refusal_reasons.id"), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index("ix_attempts_lead_started", "lead_id", "started_at"),
+    sa.Index("ix_attempts_campaign_started", "campaign_id", "started_at"),
+)
+
+# A promise to call back at a time, by anyone in the campaign or by one operator.
+callbacks = sa.Table(
+    "callbacks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("lead_id", BigId, sa.ForeignKey("leads.id"), nullable=False, index=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
+    sa.Column("attempt_id", BigId, sa.ForeignKey("attempts.id"), nullable=True),
+    sa.Column("phone_e164", sa.String(16), nullable=False),
+    sa.Column("due_at", sa.Float, nullable=False),
+    sa.Column("operator", sa.String(40), nullable=True),  # a personal callback
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),  # pending | done | cancelled | missed
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("done_at", sa.Float, nullable=True),
+    sa.Index("ix_callbacks_campaign_status_due", "campaign_id", "status", "due_at"),
+    sa.Index("ix_callbacks_operator_status_due", "operator", "status", "due_at"),
 )

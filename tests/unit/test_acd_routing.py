@@ -8,13 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acd.index import OperatorIndex, WaitingIndex
+from acd.index import OperatorIndex, WaitingIndex, service_order
 from acd.model import CallView, MissPolicy, OperatorView, Presence, QueueRule, Step
 from acd.routing import (
     assign,
     choose_call,
     choose_operator,
-    closest_match,
     is_qualified,
     least_occupied,
     longest_idle,
@@ -28,13 +27,16 @@ from acd.strategies import STRATEGIES, Strategy
 SKILLS = ["tax", "accounting", "english"]
 # Optional keys draw without the rejections a dictionary of unique keys over three skills would need.
 skill_maps = st.fixed_dictionaries({}, optional={skill: st.integers(1, 5) for skill in SKILLS})
+needs = st.fixed_dictionaries({}, optional={skill: st.integers(0, 3) for skill in SKILLS})  # 0: just hold it
+# Half the operators available, so most examples have several eligible operators to choose between.
+presences = st.one_of(st.just(Presence.AVAILABLE), st.sampled_from(list(Presence)))
 times = st.integers(0, 300).map(float)  # whole seconds: wait - sl_seconds orders calls without float rounding
 steps = st.lists(st.builds(Step, after_s=times, min_level=st.integers(0, 5)), max_size=3).map(tuple)
 operators = st.lists(
     st.builds(
         OperatorView,
         sip_user=st.integers(0, 999).map(lambda n: f"op{n:03d}"),
-        presence=st.sampled_from(list(Presence)),
+        presence=presences,
         skills=skill_maps,
         idle_since=st.floats(0, 1000),
         talk_s_today=st.sampled_from([0.0, 60.0, 600.0]),
@@ -49,7 +51,7 @@ widened_calls = st.builds(
     call_id=st.integers(0, 999).map(lambda n: f"c{n:03d}"),
     hotline=st.just("100"),
     queue=st.sampled_from(["sales", "support"]),
-    requires=skill_maps,
+    requires=needs,
     arrived_at=times,
     priority=st.integers(0, 2),
     steps=steps,
@@ -58,10 +60,6 @@ widened_calls = st.builds(
 waiting = st.lists(widened_calls, max_size=10, unique_by=lambda call: call.call_id)
 strategies = st.sampled_from(list(STRATEGIES.values()))
 nows = st.integers(0, 400).map(float)
-
-
-def available(op: OperatorView) -> OperatorView:
-    return OperatorView(op.sip_user, Presence.AVAILABLE, op.skills, op.idle_since)
 
 
 @settings(max_examples=50)
@@ -179,16 +177,21 @@ def test_the_index_decides_exactly_as_the_plain_views(
     )
 
 
-@settings(max_examples=30)
-@given(widened_calls, operators, operators, nows)
+changes = st.lists(st.tuples(st.integers(0, 15), presences, skill_maps, st.floats(0, 1000)), max_size=8)
+
+
+@settings(max_examples=40)
+@given(widened_calls, operators, changes, nows)
 def test_an_updated_index_decides_as_a_fresh_one(
-    call: CallView, before: list[OperatorView], changes: list[OperatorView], now: float
+    call: CallView, before: list[OperatorView], moves: list[tuple[int, Presence, dict[str, int], float]], now: float
 ) -> None:
-    """Folding operator changes into the index one by one gives the index built from the new picture."""
-    index = OperatorIndex.build(before)
-    for op in changes:
-        index = index.updated(op)
-    picture = {op.sip_user: op for op in [*before, *changes]}
+    """Folding operator changes (presence, skills, idle time, newcomers) into the index gives a fresh build's picks."""
+    index, picture = OperatorIndex.build(before), {op.sip_user: op for op in before}
+    users = [op.sip_user for op in before]
+    for n, presence, skills, idle_since in moves:
+        user = users[n] if n < len(users) else f"new{n}"
+        picture[user] = OperatorView(user, presence, skills, idle_since)
+        index = index.updated(picture[user])
     assert choose_operator(call, index, now) == choose_operator(call, list(picture.values()), now)
 
 
@@ -316,19 +319,43 @@ def test_assign_offers_nobody_two_calls_and_leaves_no_eligible_operator_idle(
 def test_assign_serves_as_many_calls_as_any_assignment_could(
     calls_: list[CallView], ops: list[OperatorView], now: float
 ) -> None:
-    """Greedy picks are reshuffled when that serves one more call: the matching is maximum."""
-    assert len(assign(calls_, ops, now)) == largest_matching(calls_, ops, now)
+    """The matching is maximum, and no waiting call could replace a served call that comes later in service order."""
+    pairs = assign(calls_, ops, now)
+    assert len(pairs) == largest_matching(calls_, ops, now)
+    served = {call_id for call_id, _ in pairs}
+    ranked = sorted(calls_, key=service_order)
+    for n, waiting_call in enumerate(ranked):
+        for later in ranked[n + 1 :]:
+            if waiting_call.call_id not in served and later.call_id in served:
+                swapped = [c for c in calls_ if c.call_id in served and c != later] + [waiting_call]
+                assert largest_matching(swapped, ops, now) < len(swapped)
 
 
 def test_assign_moves_an_earlier_call_rather_than_leave_a_higher_one_waiting() -> None:
-    """c1 first took A; c2 can only use A, so c1 moves to B, and c3 (ranked last) waits."""
+    """c1 first took A; c2 can only use A, so c1 moves to its closest match B, and c3 (ranked last) waits."""
     a = OperatorView("A", Presence.AVAILABLE, {"tax": 2, "english": 2}, idle_since=0)
     b = OperatorView("B", Presence.AVAILABLE, {"tax": 2}, idle_since=10)
+    specialist = OperatorView("S", Presence.AVAILABLE, {"tax": 5}, idle_since=0)
     c1 = CallView("c1", "100", "q", {"tax": 1}, 0.0)
     c2 = CallView("c2", "100", "q", {"english": 1}, 1.0)
-    c3 = CallView("c3", "100", "q", {"tax": 1}, 2.0)
+    c3 = CallView("c3", "100", "q", {"tax": 5}, 2.0)
+    c4 = CallView("c4", "100", "q", {"tax": 1}, 3.0)
     assert choose_operator(c1, [a, b], now=5).operator == "A"
-    assert assign([c3, c2, c1], [a, b], now=5) == [("c1", "B"), ("c2", "A")]
+    assert assign([c4, c2, c1], [a, b], now=5) == [("c1", "B"), ("c2", "A")]
+    assert assign([c1, c2], [a, b, specialist], now=5) == [("c1", "B"), ("c2", "A")]
+    assert assign([c1, c2, c3], [a, b, specialist], now=5) == [("c1", "B"), ("c2", "A"), ("c3", "S")]
+
+
+def test_assign_follows_a_longer_augmenting_path() -> None:
+    """c3 needs A (French); c1 moves from A to B, so c2 moves from B to C: everyone is served."""
+    a = OperatorView("A", Presence.AVAILABLE, {"tax": 1, "french": 1}, idle_since=0)
+    b = OperatorView("B", Presence.AVAILABLE, {"tax": 1, "english": 1}, idle_since=5)
+    c = OperatorView("C", Presence.AVAILABLE, {"english": 3}, idle_since=0)
+    c1 = CallView("c1", "100", "q", {"tax": 1}, 0.0)
+    c2 = CallView("c2", "100", "q", {"english": 1}, 1.0)
+    c3 = CallView("c3", "100", "q", {"french": 1}, 2.0)
+    assert assign([c1, c2], [a, b, c], now=5) == [("c1", "A"), ("c2", "B")]
+    assert assign([c1, c2, c3], [a, b, c], now=5) == [("c1", "B"), ("c2", "C"), ("c3", "A")]
 
 
 # -- the rest of the vocabulary ---------------------------------------------------------------------------------
@@ -347,8 +374,3 @@ def test_queue_rule_stamps_its_calls() -> None:
 def test_should_pause_after_max_misses(misses: int, max_misses: int, paused: bool) -> None:
     """An operator is paused once their misses reach the policy's maximum; a maximum of 0 never pauses."""
     assert should_pause(misses, MissPolicy(max_misses)) is paused
-
-
-def test_default_strategy_is_closest_match() -> None:
-    """The issue's default: closest proficiency match."""
-    assert choose_operator.__defaults__ == (closest_match,)

@@ -38,8 +38,8 @@ def scenario(**overrides: Any) -> dict[str, Any]:
              "patience_s": {"dist": "exponential", "mean": 120}},
             {"name": "tax_english", "arrivals_per_hour": 15, "requires": {"tax": 3, "english": 2},
              "steps": [{"after_s": 0, "min_level": 4}, {"after_s": 15, "min_level": 2}],
-             "talk_s": {"dist": "gamma", "mean": 240, "sd": 100}, "patience_s": {"dist": "uniform", "min": 30, "max": 300},
-             "priority": 1, "sl_seconds": 30},
+             "talk_s": {"dist": "gamma", "mean": 240, "sd": 100},
+             "patience_s": {"dist": "uniform", "min": 30, "max": 300}, "priority": 1, "sl_seconds": 30},
         ],
     }  # fmt: skip
     data.update(overrides)
@@ -141,7 +141,7 @@ def test_app_queue_misroutes_where_one_penalty_cannot_say_two_levels() -> None:
 def test_an_m_m_n_queue_waits_as_erlang_c_says() -> None:
     """Poisson callers, exponential talk, no wrap-up, infinite patience: P(wait) matches Erlang C within 0.03."""
     n, talk_s, calls_per_hour = 10, 180.0, 160.0  # 8 erlangs on 10 operators
-    data = scenario(duration_s=20 * 3600, operators=[{"count": n, "skills": {"tax": 1}}])
+    data = scenario(duration_s=30 * 3600, operators=[{"count": n, "skills": {"tax": 1}}])
     data["queues"] = [{"name": "mmn", "arrivals_per_hour": calls_per_hour, "requires": {"tax": 1},
                        "talk_s": {"dist": "exponential", "mean": talk_s}, "sl_seconds": 1e-9}]  # fmt: skip
     result = simulate_seeds(load_scenario(data), "skills", 2)
@@ -161,7 +161,8 @@ def test_an_m_m_n_queue_waits_as_erlang_c_says() -> None:
         (lambda d: d["operators"][0]["skills"].update(tax="five"), "operators[0].skills.tax = 'five': must be an"),
         (lambda d: d.update(duration_s=0), "duration_s = 0: must be > 0"),
         (lambda d: d["queues"][1].update(name="tax"), "queues[1].name = 'tax': duplicate queue name"),
-        (lambda d: d["queues"][1].update(wrapup_s={"dist": "uniform", "min": 5, "max": 1}), "queues[1].wrapup_s.max = 1"),
+        (lambda d: d["queues"][1].update(wrapup_s={"dist": "uniform", "min": 5, "max": 1}),
+         "queues[1].wrapup_s.max = 1.0: must be >= min"),
     ],
 )  # fmt: skip
 def test_a_bad_scenario_names_the_field_and_value(change: Any, message: str) -> None:

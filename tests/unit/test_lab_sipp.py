@@ -5,6 +5,7 @@ No SIPp runs here; tests/integration/test_lab_phones.py runs it against Asterisk
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -62,6 +63,36 @@ def test_injection_file_refuses_what_sipp_cannot_carry(tmp_path: Path, name: str
     """SIPp has no escape for ';' or a line break: such a display name is refused."""
     with pytest.raises(LabError):
         injection_file(tmp_path / "calls.csv", [{"caller_name": name}], number="1")
+
+
+def test_injection_file_carries_the_menu_key_as_field4(tmp_path: Path) -> None:
+    """A row's "digits" is field4 (caller_menu.xml presses it); without one field4 is empty (caller.xml ignores it)."""
+    path = tmp_path / "calls.csv"
+    rows = [{"number": "111", "digits": "2"}, {"number": "111", "digits": "#"}, {"number": "100"}]
+    injection_file(path, rows, number=None)
+    lines = path.read_text().splitlines()[1:]
+    assert [line.split(";")[4] for line in lines] == ["2", "#", ""]
+    assert all(len(line.split(";")) == 6 for line in lines)  # five fields and the closing ';'
+
+
+@pytest.mark.parametrize("digits", ["12", ";", "1;2", "1\n", "x", "Signal=1", "%31", " 1"])
+def test_injection_file_refuses_anything_but_one_dtmf_key(tmp_path: Path, digits: str) -> None:
+    """field4 becomes a SIP INFO body line: only one of the sixteen DTMF keys (or nothing) may go there."""
+    with pytest.raises(LabError):
+        injection_file(tmp_path / "calls.csv", [{"digits": digits}], number="1")
+
+
+@given(st.text(max_size=3))
+def test_any_digits_value_is_refused_or_stays_one_csv_field(digits: str) -> None:
+    """Whatever a test passes as digits, the CSV line keeps its five fields or the row is refused."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "calls.csv"
+        try:
+            injection_file(path, [{"digits": digits}], number="1")
+        except LabError:
+            return
+        [line] = path.read_text().splitlines()[1:]
+    assert line.split(";")[4] == digits and len(line.split(";")) == 6
 
 
 def test_injection_file_needs_a_number(tmp_path: Path) -> None:

@@ -1,23 +1,27 @@
-"""The live picture and the AMI translation: offers, outcomes, counters and rebuilds, from events in any order.
+"""The live picture as a queueing engine, and the AMI translation: offers, waits, outcomes, queue_log and rebuilds.
 
 Pure code: a Picture over a parsed site, AMI messages built in memory; Hypothesis drives the event sequences.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from acd import queue_log as qlog
+from acd.index import service_order
 from acd.model import CallView, Presence
-from acd.routing import is_qualified
+from acd.operators import MISSED_CALLS, OFFLINE_PHONE
+from acd.skills import holds, is_qualified
 from switchboard.ami import AmiMessage
 from switchboard.ami.translate import translate
 from switchboard.config import Site, parse_site
 from switchboard.events import CallerHungUp, OperatorAnswered, OperatorMissed, PhoneStateChanged
-from switchboard.picture import COUNTERS, Picture
+from switchboard.picture import COUNTERS, NO_QUEUE, Arrival, Picture, RouteResult
 from switchboard.store.calls import CallRecord
 
 SITE: Site = parse_site(
@@ -25,271 +29,825 @@ SITE: Site = parse_site(
         "skills": ["general", "tax"],
         "ami": {"secret": "unit-test-secret-1", "admin_secret": "unit-test-secret-2"},
         "recordings_dir": "/srv/switchboard/recordings",
+        "acd": {"max_misses": 3, "login_required": True},
         "queues": [
-            {"name": "general", "requires": {"general": 1}},
-            {"name": "tax", "requires": {"tax": 3}, "recording": False},
+            {"name": "general", "requires": {"general": 1}, "wrapup_s": 5},
+            # tax >= 4 for the first 30 s of wait, then >= 2; tax 1 never serves it.
+            {
+                "name": "tax",
+                "requires": {"tax": 1},
+                "steps": [{"after_s": 0, "min_level": 4}, {"after_s": 30, "min_level": 2}],
+                "wrapup_s": 10,
+                "recording": False,
+            },
+            {"name": "vip", "requires": {"general": 3}, "priority": 5, "sl_seconds": 10, "wrapup_s": 0},
         ],
-        "hotlines": [{"number": "100", "queue": "general"}, {"number": "200", "queue": "tax"}],
+        "hotlines": [
+            {"number": "100", "queue": "general"},
+            {"number": "200", "queue": "tax"},
+            {"number": "300", "queue": "vip"},
+        ],
         "operators": [
             {"sip_user": "op1001", "secret": "operator-secret-1", "name": "A", "skills": {"general": 5, "tax": 5}},
             {"sip_user": "op1002", "secret": "operator-secret-2", "name": "B", "skills": {"general": 3}},
-            {"sip_user": "op1003", "secret": "operator-secret-3", "name": "C", "skills": {"general": 1, "tax": 3}},
-            {"sip_user": "op1004", "secret": "operator-secret-4", "name": "D", "skills": {"tax": 1}},
+            {"sip_user": "op1003", "secret": "operator-secret-3", "name": "C", "skills": {"general": 1, "tax": 2}},
+            {"sip_user": "op1004", "secret": "operator-secret-4", "name": "D", "skills": {"tax": 4}},
+            {"sip_user": "op1005", "secret": "operator-secret-5", "name": "E", "skills": {"tax": 1}},
         ],
     }
 )
 OPERATORS = [op.sip_user for op in SITE.operators]
 STRANGERS = ["op9999", "trunk", "trunk-00000001"]  # device names that are nobody's phone
 STATES = ["NOT_INUSE", "INUSE", "RINGING", "RINGINUSE", "ONHOLD", "BUSY", "UNAVAILABLE", "INVALID", "UNKNOWN"]
-MISS_STATUSES = ["NOANSWER", "BUSY", "CANCEL", "CHANUNAVAIL", "CONGESTION"]
-HOTLINES = ["100", "200", "+100", "999"]  # 999 is no hotline: no queue, no skill required
-UNIQUEIDS = [f"switchboard-1700000000.{n}" for n in range(10)]
-TERMINAL = {"answered", "abandoned", "missed", "no_operator"}
+MISS_STATUSES = ["NOANSWER", "BUSY", "CHANUNAVAIL", "CANCEL"]
+HOTLINES = ["100", "200", "300", "+100", "999"]  # 999 is no hotline: no queue, no skill required
+UNIQUEIDS = [f"switchboard-1700000000.{n}" for n in range(12)]
+UNKNOWN = "unknown-1.1"
+AGENTS = [f"{uniqueid}-agent" for uniqueid in UNIQUEIDS]  # the operator leg of each call, when answered
+TERMINAL = {"answered", "abandoned", "timeout", "no_operator"}
+LEAVING_LINE = {"abandoned": "ABANDON", "timeout": "EXITWITHTIMEOUT", "no_operator": "EXITEMPTY"}
+ENDING_LINES = {"ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY"}
+COMPLETING_LINES = {"COMPLETECALLER", "COMPLETEAGENT"}
 
 
-def _picture(free: list[str] | None = None, at: float = 0.0) -> Picture:
-    picture = Picture(SITE)
-    for user in free if free is not None else OPERATORS:
+def _widest(queue_name: str | None) -> int:
+    """The lowest level a queue's widening ever asks (0 without steps: the queue's own requires)."""
+    if queue_name is None:
+        return 0
+    return min((step.min_level for step in SITE.queue(queue_name).steps), default=0)
+
+
+def _could_ever_serve(picture: Picture, queue_name: str | None) -> bool:
+    """Someone logged in with a registered phone holds what the call will need at its widest step."""
+    requires = dict(SITE.queue(queue_name).requires) if queue_name else {}
+    return any(
+        state.logged_in
+        and state.phone_state not in OFFLINE_PHONE
+        and holds(state.skills, requires, _widest(queue_name))
+        for state in picture.operators.values()
+    )
+
+
+def _call_view(picture: Picture, record: CallRecord) -> CallView:
+    """The call as routing sees it: its queue's rule, stamped at the record's first arrival."""
+    return picture.rules.get(record.queue or "", NO_QUEUE).call(record.id, record.hotline or "", record.started_at)
+
+
+class WatchedPicture(Picture):
+    """A Picture that checks each offer as it is made and each dispatch as it ends."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.offers: list[tuple[str, str, float]] = []  # (caller uniqueid, operator, when)
+        self.dispatched_at: float | None = None
+
+    def _offer(self, uniqueid: str, sip_user: str, reason: str, now: float) -> RouteResult:
+        record = self.calls[uniqueid]
+        state = self.operators[sip_user]
+        call = _call_view(self, record)
+        assert state.presence(now) is Presence.AVAILABLE, f"{sip_user} offered {uniqueid} while {state}"
+        assert is_qualified(state.view(now), call, now), f"{sip_user} not qualified for {call} at {now}"
+        assert record.outcome is None and record.answered_at is None, record
+        assert all(uniqueid not in (op.offered_call, op.on_call) for op in self.operators.values())
+        assert record.id not in self.waiting, f"{uniqueid} offered while still waiting"
+        self.offers.append((uniqueid, sip_user, now))
+        return super()._offer(uniqueid, sip_user, reason, now)
+
+    def dispatch(self, now: float) -> None:
+        first = len(self.offers)
+        super().dispatch(now)
+        self.dispatched_at = now
+        for waiting in self.waiting_index.calls:
+            assert self.index.eligible(waiting, now) == 0, f"{waiting} waits while a qualified operator is free"
+        for uniqueid, user, _ in self.offers[first:]:
+            served = _call_view(self, self.calls[uniqueid])
+            skills = self.operators[user].view(now)
+            for waiting in self.waiting_index.calls:
+                ahead = service_order(waiting) < service_order(served)
+                assert not (ahead and is_qualified(skills, waiting, now)), f"{served} served before {waiting}"
+
+
+def _picture(logged_in: list[str] | None = None, free: list[str] | None = None, at: float = 0.0) -> WatchedPicture:
+    """Operators logged in (all by default) with free phones (those logged in by default)."""
+    picture = WatchedPicture(SITE)
+    users = OPERATORS if logged_in is None else logged_in
+    for user in users if free is None else free:
         picture.apply(PhoneStateChanged(user, "NOT_INUSE", at))
+    for user in users:
+        picture.login(user, at)
+    picture.queue_log.clear()
+    picture.take_dirty()
     return picture
 
 
-def _undecided(picture: Picture) -> int:
-    return sum(1 for record in picture.calls.values() if record.outcome is None)
+def _route(picture: Picture, uniqueid: str, hotline: str, now: float) -> Arrival:
+    return picture.route_call(uniqueid, "5550001", hotline, now)
 
 
-def _assert_consistent(picture: Picture) -> None:
-    """The invariants every picture keeps, whatever happened to it."""
-    offers = [op.offered_call for op in picture.operators.values() if op.offered_call is not None]
-    assert len(offers) == len(set(offers)), f"a call offered to two operators: {offers}"
-    for op in picture.operators.values():
-        if op.offered_call is not None:
-            record = picture.calls[op.offered_call]
-            assert record.operator == op.sip_user
-            assert record.outcome is None, f"{op.sip_user} still offered a decided call: {record}"
-    c = picture.counters
-    assert set(c) == set(COUNTERS)
-    assert c["offered"] == c["answered"] + c["abandoned"] + c["missed"] + c["no_operator"] + _undecided(picture)
-    assert all(record.ended_at is None for record in picture.calls.values())
+def _lines(picture: Picture, event: str, callid: str | None = None) -> list[qlog.QueueLogEntry]:
+    return [e for e in picture.queue_log if e.event == event and (callid is None or e.callid == callid)]
 
 
 class PictureMachine(RuleBasedStateMachine):
-    """Phones, routes, dial ends and hangups in any order, with duplicates, AMI reconnects and platform restarts."""
+    """Phones, logins, pauses, routes, requeues, dial ends, hangups, timeouts, ticks, reconnects and restarts."""
 
-    @initialize(states=st.dictionaries(st.sampled_from(OPERATORS), st.sampled_from(STATES)))
-    def boot(self, states: dict[str, str]) -> None:
+    @initialize(
+        states=st.dictionaries(st.sampled_from(OPERATORS), st.sampled_from(STATES)),
+        logged_in=st.sets(st.sampled_from(OPERATORS)),
+    )
+    def boot(self, states: dict[str, str], logged_in: set[str]) -> None:
         self.now = 1_000.0
-        self.picture = Picture(SITE)
+        self.picture = WatchedPicture(SITE)
         assert self.picture.rebuild(states, set(), [], self.now) == []
-        self.routed: set[str] = set()
+        for user in sorted(logged_in):
+            self.picture.login(user, self.now)
+        self.routed: set[str] = set()  # caller uniqueids ever routed: each is one call
         self.sql: dict[str, CallRecord] = {}  # the store: the last version of each record handed out
-        self.terminal: dict[str, int] = {}  # uniqueid -> how many closed versions were handed out
+        self.outcomes: dict[str, str] = {}  # record id -> its terminal outcome, once it had one
+        self.closed: dict[str, CallRecord] = {}  # record id -> its closed version (handed out once)
+        self.counted: dict[str, CallRecord] = {}  # records the current picture counted: routed or adopted
+        self.log: list[qlog.QueueLogEntry] = []  # every queue_log entry, across restarts
+        self.picture_log: list[qlog.QueueLogEntry] = []  # the current picture's entries
+        self.notified: dict[str, list[RouteResult]] = {}  # caller uniqueid -> what its waiter was told
+        self.agent_of: dict[str, str] = {}  # operator leg -> caller, as the current picture learnt it
+        self.agent_first: set[str] = set()  # callers whose operator hung up first (current picture)
+        self.completion: dict[str, str] = {}  # caller uniqueid -> the COMPLETE* line its end must write
+        self._settle()
 
-    def _tick(self) -> float:
-        self.now += 0.5
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _tick(self, dt: float = 0.5) -> float:
+        self.now += dt
         return self.now
 
-    def _persist(self, record: CallRecord | None) -> None:
-        if record is None:
-            return
-        self.sql[record.id] = record
+    def _settle(self) -> None:
+        """Drain the picture as the shell does: dirty records to the store, queue_log entries to the file."""
+        for record in self.picture.take_dirty():
+            self._persist(record)
+        self.log.extend(self.picture.queue_log)
+        self.picture_log.extend(self.picture.queue_log)
+        self.picture.queue_log.clear()
+
+    def _persist(self, record: CallRecord) -> None:
+        known = self.sql.get(record.id)
+        if known is not None:
+            fixed = ("uniqueid", "caller", "hotline", "queue", "started_at")
+            assert all(getattr(known, f) == getattr(record, f) for f in fixed), (known, record)
+        assert record.id not in self.closed, f"a closed record changed again: {record}"
+        settled = self.outcomes.get(record.id)
+        if settled is not None:
+            assert record.outcome == settled, f"outcome {settled} became {record.outcome}"
+        elif record.outcome is not None:
+            assert record.outcome in TERMINAL, record
+            self.outcomes[record.id] = record.outcome
         if record.ended_at is not None:
             assert record.outcome in TERMINAL, record
-            self.terminal[record.uniqueid] = self.terminal.get(record.uniqueid, 0) + 1
+            self.closed[record.id] = record
+            if record.outcome == "answered":
+                by_agent = record.uniqueid in self.agent_first
+                self.completion[record.uniqueid] = "COMPLETEAGENT" if by_agent else "COMPLETECALLER"
+            self.agent_first.discard(record.uniqueid)
+        self.sql[record.id] = record
+        self.counted[record.id] = record
 
+    def _watch(self, uniqueid: str, arrival: Arrival) -> None:
+        if arrival.waiter is not None:
+            told = self.notified.setdefault(uniqueid, [])
+            told.clear()
+            arrival.waiter.notify = told.append
+
+    # -- phones and operators -----------------------------------------------------------------
     @rule(user=st.sampled_from(OPERATORS + STRANGERS), state=st.sampled_from(STATES))
     def phone(self, user: str, state: str) -> None:
-        self.picture.apply(PhoneStateChanged(user, state, self._tick()))
+        assert self.picture.apply(PhoneStateChanged(user, state, self._tick())) is None
+        if user in self.picture.operators:
+            assert self.picture.operators[user].phone_state == state
+        self._settle()
 
+    @rule(user=st.sampled_from(OPERATORS))
+    def login(self, user: str) -> None:
+        self.picture.login(user, self._tick())
+        assert self.picture.operators[user].logged_in
+        self._settle()
+
+    @rule(user=st.sampled_from(OPERATORS))
+    def logout(self, user: str) -> None:
+        self.picture.logout(user, self._tick())
+        assert self.picture.operators[user].presence(self.now) is Presence.LOGGED_OUT
+        self._settle()
+
+    @rule(user=st.sampled_from(OPERATORS), reason=st.sampled_from(["lunch", "training", ""]))
+    def pause(self, user: str, reason: str) -> None:
+        self.picture.pause(user, reason, self._tick())
+        assert self.picture.operators[user].paused_reason
+        self._settle()
+
+    @rule(user=st.sampled_from(OPERATORS))
+    def unpause(self, user: str) -> None:
+        self.picture.unpause(user, self._tick())
+        assert self.picture.operators[user].paused_reason is None
+        self._settle()
+
+    # -- calls arriving -----------------------------------------------------------------------
     @precondition(lambda self: len(self.routed) < len(UNIQUEIDS))
     @rule(data=st.data(), hotline=st.sampled_from(HOTLINES))
     def route(self, data: st.DataObject, hotline: str) -> None:
         uniqueid = data.draw(st.sampled_from([u for u in UNIQUEIDS if u not in self.routed]))
         queue = SITE.hotline_queue(hotline)
-        wanted = CallView("c", hotline, "", dict(queue.requires) if queue else {})
-        before = {user: (op.presence(), is_qualified(op.view(), wanted)) for user, op in self.picture.operators.items()}
-        result, record = self.picture.route_inbound(uniqueid, "5550001", hotline, self._tick())
+        queue_name = queue.name if queue else None
+        could_serve = _could_ever_serve(self.picture, queue_name)
+        offered = self.picture.counters["offered"]
+        arrival = _route(self.picture, uniqueid, hotline, self._tick())
         self.routed.add(uniqueid)
-        self._persist(record)
-        assert record.operator == result.operator
-        assert record.id == result.call_id
+        self._watch(uniqueid, arrival)
+        record = self.picture.calls[uniqueid]
+        assert (record.queue, record.started_at) == (queue_name, self.now)
+        assert self.picture.counters["offered"] == offered + 1
+        self._check_arrival(record, arrival, could_serve)
+        self._settle()
+
+    @precondition(lambda self: self.picture.calls)
+    @rule(data=st.data())
+    def route_again(self, data: st.DataObject) -> None:
+        """The dialplan routes a live call again: after a ring-no-answer, a failed AGI, or a late retry."""
+        uniqueid = data.draw(st.sampled_from(sorted(self.picture.calls)))
+        before = self.picture.calls[uniqueid]
+        counters = dict(self.picture.counters)
+        could_serve = _could_ever_serve(self.picture, before.queue)
+        arrival = _route(self.picture, uniqueid, before.hotline or "", self._tick())
+        self._watch(uniqueid, arrival)
+        record = self.picture.calls[uniqueid]
+        assert record.id == before.id and record.started_at == before.started_at
+        if before.outcome is not None or before.answered_at is not None:
+            # Already answered or gone from the queue: nobody is dialled, nothing is counted again.
+            assert arrival.result is not None and arrival.result.target == ""
+            assert record == before and self.picture.counters == counters
+        else:
+            expected = dict(counters, no_operator=counters["no_operator"] + (0 if could_serve else 1))
+            assert self.picture.counters == expected
+            self._check_arrival(record, arrival, could_serve)
+        assert (
+            len([e for e in self.log + self.picture.queue_log if e.event == "ENTERQUEUE" and e.callid == uniqueid]) == 1
+        )
+        self._settle()
+
+    def _check_arrival(self, record: CallRecord, arrival: Arrival, could_serve: bool) -> None:
+        uniqueid = record.uniqueid
+        if arrival.waiter is not None:
+            assert arrival.result is None and could_serve
+            waiter = arrival.waiter
+            assert (waiter.uniqueid, waiter.call.call_id) == (uniqueid, record.id)
+            assert waiter.call.arrived_at == record.started_at, "a requeued call keeps its arrival time"
+            assert self.picture.waiting[record.id] is waiter
+            return
+        result = arrival.result
+        assert result is not None and result.call_id == record.id
         if result.operator is None:
-            assert record.outcome == "no_operator"
-            assert result.target == ""
-            assert not any(presence is Presence.AVAILABLE and ok for presence, ok in before.values())
+            assert not could_serve, f"EXITEMPTY for {record} though someone could serve it"
+            assert result.target == "" and record.outcome == "no_operator"
         else:
-            assert before[result.operator] == (Presence.AVAILABLE, True)
-            assert self.picture.operators[result.operator].offered_call == uniqueid
             assert result.target == f"PJSIP/{result.operator}"
+            assert self.picture.operators[result.operator].offered_call == uniqueid
+            assert record.operator == result.operator
 
-    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, "", "unknown-1.1"]))
-    def answered(self, uniqueid: str) -> None:
-        self._persist(self.picture.apply(OperatorAnswered(uniqueid, self._tick())))
-
-    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, "unknown-1.1"]), status=st.sampled_from(MISS_STATUSES))
-    def missed(self, uniqueid: str, status: str) -> None:
-        self._persist(self.picture.apply(OperatorMissed(uniqueid, status, self._tick())))
-
-    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, "unknown-1.1"]), cause=st.sampled_from([0, 16, 17, 19, 127]))
-    def hung_up(self, uniqueid: str, cause: int) -> None:
-        was_live = uniqueid in self.picture.calls
-        closed = self.picture.apply(CallerHungUp(uniqueid, cause, self._tick()))
-        self._persist(closed)
-        if was_live:
-            assert closed is not None and closed.ended_at == self.now and closed.hangup_cause == cause
+    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, UNKNOWN]))
+    def leave(self, uniqueid: str) -> None:
+        """The maximum wait passed for this caller (or a stray leave for a call that is not waiting)."""
+        waiting = any(w.uniqueid == uniqueid for w in self.picture.waiting.values())
+        before = self.picture.calls.get(uniqueid)
+        self.picture.leave(uniqueid, self._tick())
+        after = self.picture.calls.get(uniqueid)
+        if waiting:
+            assert after is not None and after.outcome == "timeout"
+            assert not any(w.uniqueid == uniqueid for w in self.picture.waiting.values())
         else:
-            assert closed is None
-        assert uniqueid not in self.picture.calls
+            assert after == before, "only a waiting caller can time out"
+        self._settle()
 
-    @rule(data=st.data(), states=st.dictionaries(st.sampled_from(OPERATORS), st.sampled_from(STATES)))
-    def ami_reconnect(self, data: st.DataObject, states: dict[str, str]) -> None:
-        """The same picture, rebuilt after Asterisk restarted or the link dropped: only live calls survive."""
+    # -- dial ends and hangups ----------------------------------------------------------------
+    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, "", UNKNOWN]), with_agent=st.booleans())
+    def answered(self, uniqueid: str, with_agent: bool) -> None:
+        record = self.picture.calls.get(uniqueid)
+        ringing = record is not None and record.uniqueid in self._offered_calls()
+        agent = f"{uniqueid}-agent" if with_agent else ""
+        changed = self.picture.apply(OperatorAnswered(uniqueid, self._tick(), agent))
+        assert (changed is not None) == ringing, "only the ringing operator's answer counts, and only once"
+        if changed is not None:
+            assert changed.outcome == "answered" and changed.answered_at == self.now
+            assert self.picture.operators[changed.operator or ""].on_call == uniqueid
+            if agent:
+                self.agent_of[agent] = uniqueid
+        self._settle()
+
+    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, UNKNOWN]), status=st.sampled_from(MISS_STATUSES))
+    def missed(self, uniqueid: str, status: str) -> None:
+        record = self.picture.calls.get(uniqueid)
+        user = record.operator if record is not None else None
+        before = self.picture.operators.get(user or "")
+        ringing = before is not None and before.offered_call == uniqueid
+        assert self.picture.apply(OperatorMissed(uniqueid, status, self._tick())) is None
+        after = self.picture.operators.get(user or "")
+        if ringing and before is not None and after is not None:
+            assert after.offered_call != uniqueid
+            misses = before.misses + (0 if status == "CANCEL" else 1)
+            assert after.misses == misses
+            if status != "CANCEL" and misses >= SITE.acd.max_misses:
+                assert after.paused_reason == MISSED_CALLS
+        elif before is not None and after is not None:
+            assert after.misses == before.misses and after.paused_reason == before.paused_reason
+        self._settle()
+
+    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, UNKNOWN]), cause=st.sampled_from([0, 16, 17, 19, 127]))
+    def caller_hung_up(self, uniqueid: str, cause: int) -> None:
+        record = self.picture.calls.get(uniqueid)
+        talking = next((op for op in self.picture.operators.values() if op.on_call == uniqueid), None)
+        closed = self.picture.apply(CallerHungUp(uniqueid, cause, self._tick()))
+        if record is None:
+            assert closed is None
+        else:
+            assert closed is not None and closed.id == record.id
+            assert (closed.ended_at, closed.hangup_cause) == (self.now, cause)
+            assert uniqueid not in self.picture.calls
+            assert all(uniqueid not in (op.offered_call, op.on_call) for op in self.picture.operators.values())
+        if talking is not None and record is not None:
+            wrapup = SITE.queue(record.queue).wrapup_s if record.queue else 0
+            assert self.picture.operators[talking.sip_user].wrapup_until == self.now + wrapup
+        self._settle()
+
+    @rule(agent=st.sampled_from([*AGENTS, "unknown-agent.9"]), cause=st.sampled_from([16, 17]))
+    def operator_hung_up(self, agent: str, cause: int) -> None:
+        """The operator's leg ends; their caller (if still here) will end with COMPLETEAGENT."""
+        calls = dict(self.picture.calls)
+        assert self.picture.apply(CallerHungUp(agent, cause, self._tick())) is None
+        assert self.picture.calls == calls
+        caller = self.agent_of.pop(agent, None)
+        if caller is not None and caller in self.picture.calls:
+            self.agent_first.add(caller)
+        self._settle()
+
+    @rule(dt=st.sampled_from([0.0, 1.0, 4.0, 11.0, 31.0]))
+    def tick(self, dt: float) -> None:
+        """Time passes: wrap-ups end and widening steps pass; then no free qualified operator leaves a call waiting."""
+        now = self._tick(dt)
+        self.picture.tick(now)
+        for waiting in self.picture.waiting_index.calls:
+            for op in self.picture.operators.values():
+                idle = op.presence(now) is Presence.AVAILABLE
+                assert not (idle and is_qualified(op.view(now), waiting, now)), f"{op.sip_user} idle; {waiting} waits"
+        self._settle()
+
+    # -- rebuilds -----------------------------------------------------------------------------
+    @rule(
+        data=st.data(),
+        states=st.dictionaries(st.sampled_from(OPERATORS), st.sampled_from(STATES)),
+        listed_ago=st.sampled_from([None, 0.0, 1.0, 3.0]),
+    )
+    def ami_reconnect(self, data: st.DataObject, states: dict[str, str], listed_ago: float | None) -> None:
+        """The same picture, rebuilt after the AMI link dropped: calls gone from the channel list are closed."""
         before = dict(self.picture.calls)
         live = data.draw(st.sets(st.sampled_from([*UNIQUEIDS, "other-1.1"])))
-        open_records = [r for r in self.sql.values() if r.ended_at is None]
-        closed = self.picture.rebuild(states, live, open_records, self._tick())
-        for record in closed:
-            self._persist(record)
-        assert {r.uniqueid for r in closed} == set(before) - live
-        assert set(self.picture.calls) == set(before) & live
+        now = self._tick()
+        listed_at = None if listed_ago is None else now - listed_ago
+        stale = [r for r in self.sql.values() if r.ended_at is None]  # ignored: a built picture is newer than SQL
+        closed = self.picture.rebuild(states, live, stale, now, listed_at=listed_at)
+        gone = {u for u, r in before.items() if u not in live and (listed_at is None or r.started_at < listed_at)}
+        assert {r.uniqueid for r in closed} == gone
+        assert set(self.picture.calls) == set(before) - gone
         self._check_rebuilt(states, closed)
 
     @rule(data=st.data(), states=st.dictionaries(st.sampled_from(OPERATORS), st.sampled_from(STATES)))
     def platform_restart(self, data: st.DataObject, states: dict[str, str]) -> None:
         """A new process's picture, built from the open SQL records: those still live are kept, the rest closed."""
+        self._settle()
         open_records = {r.uniqueid: r for r in self.sql.values() if r.ended_at is None}
         live = data.draw(st.sets(st.sampled_from([*UNIQUEIDS, "other-1.1"])))
-        self.picture = Picture(SITE)
+        self.picture = WatchedPicture(SITE)
+        self.counted = {r.id: r for r in open_records.values()}
+        self.picture_log = []
+        self.notified.clear()
+        self.agent_of.clear()
+        self.agent_first.clear()
         closed = self.picture.rebuild(states, live, list(open_records.values()), self._tick())
-        for record in closed:
-            self._persist(record)
         assert {r.uniqueid for r in closed} == set(open_records) - live
-        assert {u: r.id for u, r in self.picture.calls.items()} == {
-            u: r.id for u, r in open_records.items() if u in live
-        }
+        kept = {u: r.id for u, r in open_records.items() if u in live}
+        assert {u: r.id for u, r in self.picture.calls.items()} == kept
         self._check_rebuilt(states, closed)
 
     def _check_rebuilt(self, states: dict[str, str], closed: list[CallRecord]) -> None:
         for record in closed:
-            assert record.ended_at == self.now
-            assert record.hangup_cause is None
+            assert record.ended_at == self.now and record.hangup_cause is None
         for user, op in self.picture.operators.items():
             assert op.phone_state == states.get(user, "UNAVAILABLE")
-            # Undecided calls still live are ringing; two for one operator only after a CANCEL not yet hung up.
-            ringing = [u for u, r in self.picture.calls.items() if r.operator == user and r.outcome is None]
-            assert op.offered_call in ringing if ringing else op.offered_call is None
+        self._settle()
+
+    # -- invariants ---------------------------------------------------------------------------
+    def _offered_calls(self) -> set[str]:
+        return {op.offered_call for op in self.picture.operators.values() if op.offered_call is not None}
 
     @invariant()
-    def consistent(self) -> None:
-        _assert_consistent(self.picture)
+    def operators_hold_one_live_call_each(self) -> None:
+        """No operator is offered or on two calls, no call has two operators, each points at a live call."""
+        calls = self.picture.calls
+        offered = [op.offered_call for op in self.picture.operators.values() if op.offered_call is not None]
+        talking = [op.on_call for op in self.picture.operators.values() if op.on_call is not None]
+        assert len(offered) == len(set(offered)) and len(talking) == len(set(talking))
+        assert set(offered).isdisjoint(talking)
+        for op in self.picture.operators.values():
+            assert op.offered_call is None or op.on_call is None, op
+            if op.offered_call is not None:
+                record = calls.get(op.offered_call)
+                assert record is not None, f"{op.sip_user} offered a call that is gone: {op}"
+                assert record.operator == op.sip_user and record.outcome is None and record.answered_at is None
+            if op.on_call is not None:
+                record = calls.get(op.on_call)
+                assert record is not None, f"{op.sip_user} on a call that is gone: {op}"
+                assert record.operator == op.sip_user and record.outcome == "answered"
+        assert set(self.picture.offered_at) <= set(offered), "a call rings for an operator who is not offered it"
+
+    @invariant()
+    def waiting_calls_in_service_order(self) -> None:
+        """Waiting callers stand in service order (FIFO within priority and SL), each at its first arrival."""
+        index = self.picture.waiting_index
+        assert set(index.ids) == set(self.picture.waiting)
+        assert list(index.calls) == sorted(index.calls, key=service_order)
+        ringing = self._offered_calls()
+        for call_id, waiter in self.picture.waiting.items():
+            record = self.picture.calls[waiter.uniqueid]
+            assert record.id == call_id and record.outcome is None and record.answered_at is None
+            assert waiter.call.arrived_at == record.started_at
+            assert waiter.uniqueid not in ringing
+        if self.picture.dispatched_at is not None:
+            for call in index.calls:
+                assert self.picture.index.eligible(call, self.picture.dispatched_at) == 0, f"{call} waits in vain"
+
+    @invariant()
+    def waiters_told_once(self) -> None:
+        """A waiter is told its operator at most once, and only once it is no longer waiting."""
+        waiting = {w.uniqueid for w in self.picture.waiting.values()}
+        for uniqueid, told in self.notified.items():
+            assert len(told) <= 1
+            if told:
+                assert uniqueid not in waiting and told[0].target == f"PJSIP/{told[0].operator}"
+
+    @invariant()
+    def counters_add_up(self) -> None:
+        """offered = answered + abandoned + timeout + no_operator + calls in progress without an outcome."""
+        c = self.picture.counters
+        assert set(c) == set(COUNTERS)
+        undecided = sum(1 for r in self.picture.calls.values() if r.outcome is None)
+        assert c["offered"] == c["answered"] + c["abandoned"] + c["timeout"] + c["no_operator"] + undecided
+        assert c["offered"] == len(self.counted)
+        outcomes = Counter(r.outcome for r in self.counted.values())
+        assert all(c[name] == outcomes[name] for name in TERMINAL), (c, outcomes)
+
+    @invariant()
+    def tallies_agree_with_the_calls(self) -> None:
+        """Per queue, the tallies count exactly the calls of that queue the counters count."""
+        for name, tally in self.picture.tallies.items():
+            mine = [r for r in self.counted.values() if r.queue == name]
+            outcomes = Counter(r.outcome for r in mine)
+            completed = sum(1 for r in mine if r.outcome == "answered" and r.ended_at is not None)
+            got = (tally.offered, tally.answered, tally.abandoned, tally.timed_out, tally.completed)
+            assert got == (len(mine), outcomes["answered"], outcomes["abandoned"], outcomes["timeout"], completed)
 
     @invariant()
     def each_call_closed_once(self) -> None:
-        """Every routed call gets exactly one closed record once it is gone; none while it is in progress."""
-        assert all(count == 1 for count in self.terminal.values()), self.terminal
-        for uniqueid in self.routed:
-            assert self.terminal.get(uniqueid, 0) == (0 if uniqueid in self.picture.calls else 1)
+        """Every call gets exactly one closed record once it is gone; none while it is in progress."""
+        live = {r.id for r in self.picture.calls.values()}
+        assert live <= set(self.sql)
+        for record_id in self.sql:
+            assert (record_id in live) != (record_id in self.closed), record_id
+        assert {r.uniqueid for r in self.sql.values()} == self.routed
+        assert set(self.picture.offered_at) <= set(self.picture.calls)
+        assert set(self.picture.original_positions) <= set(self.picture.calls)
+        assert self.picture.completed_by_agent <= set(self.picture.calls)
+
+    @invariant()
+    def queue_log_tells_each_call_once(self) -> None:
+        """One ENTERQUEUE per call; once ended, CONNECT then COMPLETE*, or one of ABANDON/EXIT*; lines round-trip."""
+        log = self.log + self.picture.queue_log
+        for entry in log:
+            assert qlog.parse_line(qlog.format_line(entry)) == entry
+        by_call: dict[str, Counter[str]] = {}
+        for entry in log:
+            by_call.setdefault(entry.callid, Counter())[entry.event] += 1
+        for record_id, record in self.sql.items():
+            events = by_call.get(record.uniqueid, Counter())
+            assert events["ENTERQUEUE"] == 1, (record.uniqueid, events)
+            ends = sum(events[e] for e in ENDING_LINES)
+            completes = sum(events[e] for e in COMPLETING_LINES)
+            assert events["CONNECT"] + ends <= 1 and completes <= events["CONNECT"], (record.uniqueid, events)
+            outcome = self.outcomes.get(record_id)
+            if outcome == "answered":
+                assert events["CONNECT"] == 1, (record.uniqueid, events)
+            elif outcome is not None:
+                assert events[LEAVING_LINE[outcome]] == 1, (record.uniqueid, outcome, events)
+            if record_id in self.closed:
+                assert events["CONNECT"] + ends == 1 and completes == events["CONNECT"], (record.uniqueid, events)
+                if outcome == "answered":
+                    assert events[self.completion[record.uniqueid]] == 1, (record.uniqueid, events)
+
+    @invariant()
+    def members_join_and_leave_each_queue_they_can_serve(self) -> None:
+        """ADDMEMBER and REMOVEMEMBER alternate per operator and queue, for the queues the operator can ever serve."""
+        serves = {
+            user: {q.name for q in SITE.queues if holds(SITE.operator(user).skills, q.requires, _widest(q.name))}
+            for user in OPERATORS
+        }
+        joined: dict[tuple[str, str], bool] = {}
+        for entry in self.picture_log + self.picture.queue_log:
+            if entry.event in ("ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE"):
+                assert entry.queue in serves[entry.agent], entry
+            if entry.event in ("ADDMEMBER", "REMOVEMEMBER"):
+                adding = entry.event == "ADDMEMBER"
+                assert joined.get((entry.agent, entry.queue), False) != adding, entry
+                joined[(entry.agent, entry.queue)] = adding
+        for user, state in self.picture.operators.items():
+            for queue in serves[user]:
+                assert joined.get((user, queue), False) == state.logged_in, (user, queue)
 
 
 TestPictureMachine = PictureMachine.TestCase
-TestPictureMachine.settings = settings(max_examples=100, stateful_step_count=30, deadline=None)
+TestPictureMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 
 
-# -- the picture, case by case -------------------------------------------------------------------
+# -- queueing, case by case ---------------------------------------------------------------------
 
 
-def test_answered_call_counts_once_and_frees_the_operator_at_hangup() -> None:
-    """Route, answer, hang up: one offered, one answered; the operator is offered then on the call, then idle."""
+def test_a_call_waits_while_everyone_is_busy_and_goes_to_the_first_operator_out_of_wrap_up() -> None:
+    """Both general operators busy: the caller waits; the first whose wrap-up ends gets the call at the next tick."""
+    picture = _picture(["op1002", "op1003"])
+    for uniqueid, at in (("u1", 10.0), ("u2", 11.0)):
+        _route(picture, uniqueid, "100", at)
+        picture.apply(OperatorAnswered(uniqueid, at + 1, f"{uniqueid}-agent"))
+    arrival = _route(picture, "u3", "100", 20.0)
+    assert arrival.result is None and arrival.waiter is not None
+    told: list[RouteResult] = []
+    arrival.waiter.notify = told.append
+    picture.apply(CallerHungUp("u2", 16, 30.0))  # op1002 (closest match took u1 for op1003) until 35
+    picture.apply(CallerHungUp("u1", 16, 31.0))  # op1003 until 36
+    picture.tick(34.9)
+    assert told == [] and picture.position("u3") == 1
+    picture.tick(35.0)
+    assert [(r.operator, r.target, r.call_id) for r in told] == [("op1002", "PJSIP/op1002", picture.calls["u3"].id)]
+    assert picture.operators["op1002"].offered_call == "u3" and picture.calls["u3"].operator == "op1002"
+    assert picture.waiting == {}
+
+
+def test_ring_no_answer_requeues_at_the_head_and_the_third_miss_in_a_row_pauses() -> None:
+    """A miss sends the call back ahead of later callers; the third miss in a row pauses with 'missed calls'."""
     picture = _picture(["op1002"])
-    result, _ = picture.route_inbound("u1", "5550001", "100", 10.0)
-    assert result.operator == "op1002"
-    assert picture.operators["op1002"].presence() is Presence.OFFERED
-    answered = picture.apply(OperatorAnswered("u1", 11.0))
-    assert answered is not None and answered.answered_at == 11.0 and answered.outcome == "answered"
-    assert picture.operators["op1002"].offered_call is None
-    picture.apply(PhoneStateChanged("op1002", "INUSE", 11.0))
-    assert picture.operators["op1002"].presence() is Presence.ON_CALL
-    ended = picture.apply(CallerHungUp("u1", 16, 30.0))
-    assert ended is not None and (ended.ended_at, ended.hangup_cause, ended.outcome) == (30.0, 16, "answered")
-    picture.apply(PhoneStateChanged("op1002", "NOT_INUSE", 30.5))
-    assert picture.operators["op1002"].presence() is Presence.AVAILABLE
-    assert picture.operators["op1002"].idle_since == 30.5
-    assert picture.counters == {"offered": 1, "answered": 1, "abandoned": 0, "missed": 0, "no_operator": 0}
-    assert picture.calls == {}
+    assert _route(picture, "u1", "100", 10.0).result is not None
+    for uniqueid, at in (("u2", 11.0), ("u3", 12.0)):
+        assert _route(picture, uniqueid, "100", at).waiter is not None
+    picture.apply(OperatorMissed("u1", "NOANSWER", 30.0))  # miss 1: op1002 is free, u2 is next
+    assert picture.operators["op1002"].offered_call == "u2"
+    arrival = _route(picture, "u1", "100", 30.1)  # the dialplan comes back: same call, its old place
+    assert arrival.waiter is not None and arrival.waiter.call.arrived_at == 10.0
+    assert (picture.position("u1"), picture.position("u3")) == (1, 2)
+    picture.apply(OperatorMissed("u2", "BUSY", 50.0))  # miss 2: u1 (the head) is next
+    assert picture.operators["op1002"].offered_call == "u1"
+    assert picture.operators["op1002"].misses == 2
+    picture.apply(OperatorMissed("u1", "CHANUNAVAIL", 70.0))  # miss 3
+    state = picture.operators["op1002"]
+    assert state.paused_reason == MISSED_CALLS and state.presence(70.0) is Presence.PAUSED
+    pauses = [(e.queue, e.agent, e.data) for e in _lines(picture, "PAUSE")]
+    assert pauses == [("general", "op1002", (MISSED_CALLS,)), ("vip", "op1002", (MISSED_CALLS,))]
+    assert len(_lines(picture, "RINGNOANSWER")) == 3
+    assert len(_lines(picture, "ENTERQUEUE", "u1")) == 1
+    picture.unpause("op1002", 80.0)
+    assert picture.operators["op1002"].misses == 0
 
 
-def test_caller_giving_up_while_ringing_is_an_abandon_not_a_miss() -> None:
-    """DialEnd CANCEL frees the operator at once; the hangup that follows counts one abandoned call."""
+def test_a_cancel_is_not_a_miss() -> None:
+    """DialEnd CANCEL (the caller gave up while it rang) frees the operator without counting a miss."""
     picture = _picture(["op1001"])
-    picture.route_inbound("u1", "5550001", "200", 10.0)
+    _route(picture, "u1", "200", 10.0)
     assert picture.apply(OperatorMissed("u1", "CANCEL", 12.0)) is None
-    assert picture.operators["op1001"].offered_call is None
+    assert picture.operators["op1001"].offered_call is None and picture.operators["op1001"].misses == 0
     assert picture.operators["op1001"].idle_since == 12.0
     ended = picture.apply(CallerHungUp("u1", 16, 12.1))
     assert ended is not None and ended.outcome == "abandoned"
-    assert picture.counters["abandoned"] == 1 and picture.counters["missed"] == 0
+    assert [e.event for e in picture.queue_log if e.callid == "u1"] == ["ENTERQUEUE", "RINGCANCELED", "ABANDON"]
 
 
-def test_nobody_qualified_and_free_gives_no_operator_and_dials_nobody() -> None:
-    """The tax hotline with only an unqualified operator free: no target, no recording, outcome no_operator."""
-    picture = _picture(["op1002"])  # general 3, no tax
-    result, record = picture.route_inbound("u1", "5550001", "200", 10.0)
-    assert (result.operator, result.target, result.recording) == (None, "", "")
-    assert result.reason == "no qualified operator available"
-    assert record.outcome == "no_operator" and record.recording is None
+def test_a_caller_hanging_up_while_waiting_is_an_abandon_and_is_never_offered_afterwards() -> None:
+    """ABANDON with the place and the wait; when an operator frees up later, nobody is offered the gone call."""
+    picture = _picture(["op1002"])
+    _route(picture, "u1", "100", 10.0)
+    _route(picture, "u2", "100", 11.0)
+    closed = picture.apply(CallerHungUp("u2", 16, 25.0))
+    assert closed is not None and (closed.outcome, closed.ended_at) == ("abandoned", 25.0)
+    (abandon,) = _lines(picture, "ABANDON")
+    assert (abandon.callid, abandon.queue, abandon.data) == ("u2", "general", ("1", "1", "14"))
+    picture.apply(OperatorMissed("u1", "NOANSWER", 30.0))
+    picture.tick(60.0)
     assert picture.operators["op1002"].offered_call is None
+    assert picture.counters == {"offered": 2, "answered": 0, "abandoned": 1, "timeout": 0, "no_operator": 0}
+
+
+def test_an_unregistered_phone_is_never_offered_a_call() -> None:
+    """A logged-in operator whose phone is not registered is passed over, even when the call then waits."""
+    picture = _picture(["op1001", "op1002"], free=["op1002"])
+    picture.apply(PhoneStateChanged("op1002", "INUSE", 1.0))
+    arrival = _route(picture, "u1", "100", 10.0)
+    assert arrival.waiter is not None  # op1002 is busy, op1001 unregistered: wait, not EXITEMPTY
+    for state in ("UNAVAILABLE", "INVALID", "UNKNOWN"):
+        picture.apply(PhoneStateChanged("op1001", state, 11.0))
+        picture.tick(12.0)
+    assert picture.operators["op1001"].offered_call is None
+    picture.apply(PhoneStateChanged("op1001", "NOT_INUSE", 13.0))
+    assert picture.operators["op1001"].offered_call == "u1"
+
+
+def test_wrap_up_lasts_the_queue_s_wrapup_s() -> None:
+    """After a tax call (wrap-up 10 s) the operator is in wrap-up until exactly 10 s after the hangup."""
+    picture = _picture(["op1004"])
+    _route(picture, "u1", "200", 10.0)
+    picture.apply(OperatorAnswered("u1", 12.0, "u1-agent"))
+    picture.apply(CallerHungUp("u1", 16, 40.0))
+    state = picture.operators["op1004"]
+    assert state.wrapup_until == 50.0
+    assert state.presence(49.9) is Presence.WRAP_UP and state.presence(50.0) is Presence.AVAILABLE
+    _route(picture, "u2", "200", 45.0)
+    assert picture.calls["u2"].operator is None
+    picture.tick(49.9)
+    assert picture.calls["u2"].operator is None
+    picture.tick(50.0)
+    assert picture.operators["op1004"].offered_call == "u2"
+    assert picture.tallies["tax"].wrapup_s == 10.0 and picture.tallies["tax"].talk_s == 28.0
+
+
+def test_widening_gives_the_call_to_the_level_2_operator_only_after_30_s() -> None:
+    """A tax call needs tax >= 4 for 30 s, then >= 2: the level-2 operator gets it at the first tick after 30 s."""
+    picture = _picture(["op1003"])  # general 1, tax 2
+    arrival = _route(picture, "u1", "200", 100.0)
+    assert arrival.waiter is not None
+    picture.tick(115.0)
+    picture.tick(129.9)
+    assert picture.operators["op1003"].offered_call is None
+    picture.tick(130.0)
+    assert picture.operators["op1003"].offered_call == "u1"
+
+
+def test_login_and_logout_write_addmember_and_removemember_for_each_queue_served() -> None:
+    """One line per queue the operator can ever serve (tax 1 serves no queue whose widening stops at 2)."""
+    picture = Picture(SITE)
+    for user in ("op1001", "op1003", "op1005"):
+        picture.login(user, 5.0)
+        picture.login(user, 6.0)  # already logged in: nothing more
+    added = [(e.agent, e.queue, e.callid, e.data) for e in _lines(picture, "ADDMEMBER")]
+    assert added == [
+        ("op1001", "general", qlog.MANAGER, ("",)),
+        ("op1001", "tax", qlog.MANAGER, ("",)),
+        ("op1001", "vip", qlog.MANAGER, ("",)),
+        ("op1003", "general", qlog.MANAGER, ("",)),
+        ("op1003", "tax", qlog.MANAGER, ("",)),
+    ]
+    picture.logout("op1003", 7.0, source="1700000000.77")
+    picture.logout("op1003", 8.0)
+    removed = [(e.agent, e.queue, e.callid) for e in _lines(picture, "REMOVEMEMBER")]
+    assert removed == [("op1003", "general", "1700000000.77"), ("op1003", "tax", "1700000000.77")]
+
+
+def test_pause_and_unpause_write_pause_and_unpause_lines() -> None:
+    """PAUSE with the reason and UNPAUSE, once per queue served; a paused operator is offered nothing."""
+    picture = _picture(["op1002"])
+    picture.pause("op1002", "lunch", 10.0)
+    assert [(e.queue, e.agent, e.data) for e in _lines(picture, "PAUSE")] == [
+        ("general", "op1002", ("lunch",)),
+        ("vip", "op1002", ("lunch",)),
+    ]
+    assert _route(picture, "u1", "100", 11.0).waiter is not None
+    picture.unpause("op1002", 20.0)
+    assert [(e.queue, e.agent) for e in _lines(picture, "UNPAUSE")] == [("general", "op1002"), ("vip", "op1002")]
+    assert picture.operators["op1002"].offered_call == "u1"
+
+
+def test_exitempty_when_nobody_logged_in_and_registered_could_ever_serve() -> None:
+    """Nobody logged in, only an unregistered phone, or only tax 1 for the tax queue: EXITEMPTY at once."""
+    nobody = Picture(SITE)
+    unregistered = _picture(["op1004"], free=[])
+    too_low = _picture(["op1005"])
+    for picture in (nobody, unregistered, too_low):
+        arrival = _route(picture, "u1", "200", 10.0)
+        assert arrival.result is not None and (arrival.result.operator, arrival.result.target) == (None, "")
+        assert picture.calls["u1"].outcome == "no_operator" and picture.waiting == {}
+        (empty,) = _lines(picture, "EXITEMPTY", "u1")
+        assert (empty.queue, empty.data) == ("tax", ("1", "1", "0"))
+        assert picture.counters["no_operator"] == 1
+    paused = _picture(["op1004"])
+    paused.pause("op1004", "lunch", 1.0)
+    assert _route(paused, "u1", "200", 10.0).waiter is not None  # paused operators come back: worth waiting
+
+
+def test_the_maximum_wait_is_exitwithtimeout_and_only_for_a_waiting_caller() -> None:
+    """leave() times out a waiting caller (EXITWITHTIMEOUT); for a ringing or answered call it changes nothing."""
+    picture = _picture(["op1002"])
+    _route(picture, "u1", "100", 10.0)
+    _route(picture, "u2", "100", 11.0)
+    picture.leave("u1", 300.0)  # ringing: the dialplan's Dial decides
+    assert picture.calls["u1"].outcome is None
+    picture.leave("u2", 311.0)
+    assert picture.calls["u2"].outcome == "timeout"
+    (timeout,) = _lines(picture, "EXITWITHTIMEOUT")
+    assert (timeout.callid, timeout.data) == ("u2", ("1", "1", "300"))
+    picture.apply(OperatorMissed("u1", "NOANSWER", 312.0))
+    assert picture.operators["op1002"].offered_call is None, "a timed-out caller is offered to nobody"
+    assert picture.counters == {"offered": 2, "answered": 0, "abandoned": 0, "timeout": 1, "no_operator": 0}
+
+
+def test_routing_again_a_call_already_decided_dials_nobody() -> None:
+    """A retried AGI for a call that timed out, found nobody or was answered: no second offer, nothing recounted."""
+    picture = _picture(["op1002"])
+    _route(picture, "u1", "100", 10.0)
+    picture.apply(OperatorAnswered("u1", 11.0, "u1-agent"))
+    _route(picture, "u2", "100", 12.0)
+    picture.leave("u2", 20.0)
+    _route(picture, "u3", "200", 21.0)  # nobody logged in serves tax
+    picture.apply(CallerHungUp("u1", 16, 30.0))
+    counters = dict(picture.counters)
+    for uniqueid in ("u2", "u3"):
+        arrival = _route(picture, uniqueid, "100", 40.0)
+        assert arrival.result is not None and arrival.result.target == ""
+    assert picture.counters == counters and picture.waiting == {}
+    assert all(op.offered_call is None for op in picture.operators.values())
+
+
+def test_routing_again_while_the_first_operator_still_rings_releases_that_operator() -> None:
+    """The dialplan is back before the DialEnd (or after a failed AGI): the first operator is freed, not kept offered."""
+    picture = _picture(["op1002"])
+    first = _route(picture, "u1", "100", 10.0).result
+    assert first is not None and first.operator == "op1002"
+    again = _route(picture, "u1", "100", 31.0)
+    assert again.result is not None and again.result.operator == "op1002" and again.result.call_id == first.call_id
+    assert [op.sip_user for op in picture.operators.values() if op.offered_call == "u1"] == ["op1002"]
+    assert picture.operators["op1002"].misses == 0
+
+
+def test_answered_call_completes_caller_or_agent_and_counts_once() -> None:
+    """CONNECT at the answer; COMPLETECALLER when the caller ends it, COMPLETEAGENT when the operator hung up first."""
+    picture = _picture(["op1001", "op1002"])
+    _route(picture, "u1", "100", 10.0)
+    _route(picture, "u2", "100", 10.0)
+    for uniqueid in ("u1", "u2"):
+        answered = picture.apply(OperatorAnswered(uniqueid, 12.5, f"{uniqueid}-agent"))
+        assert answered is not None and (answered.answered_at, answered.outcome) == (12.5, "answered")
+    picture.apply(CallerHungUp("u2-agent", 16, 40.0))
+    assert "u2" in picture.calls
+    for uniqueid in ("u1", "u2"):
+        ended = picture.apply(CallerHungUp(uniqueid, 16, 40.2))
+        assert ended is not None and (ended.ended_at, ended.hangup_cause, ended.outcome) == (40.2, 16, "answered")
+    (connect, _) = _lines(picture, "CONNECT")
+    assert (connect.callid, connect.data) == ("u1", ("2", "u1-agent", "2"))
+    assert [e.callid for e in _lines(picture, "COMPLETECALLER")] == ["u1"]
+    assert [(e.callid, e.data) for e in _lines(picture, "COMPLETEAGENT")] == [("u2", ("2", "28", "1"))]
+    assert picture.counters == {"offered": 2, "answered": 2, "abandoned": 0, "timeout": 0, "no_operator": 0}
+    assert picture.tallies["general"].completed == 2 and picture.calls == {}
 
 
 def test_recording_path_follows_the_site_and_the_queue_setting() -> None:
     """The general queue records under the site's folder; the tax queue turns recording off."""
     picture = _picture()
-    general, _ = picture.route_inbound("u1", "5550001", "100", 10.0)
-    assert general.recording == f"/srv/switchboard/recordings/{general.call_id}.wav"
-    tax, record = picture.route_inbound("u2", "5550001", "200", 10.0)
-    assert tax.operator is not None and tax.recording == "" and record.recording is None
+    general = _route(picture, "u1", "100", 10.0).result
+    assert general is not None and general.recording == f"/srv/switchboard/recordings/{general.call_id}.wav"
+    tax = _route(picture, "u2", "200", 10.0).result
+    assert tax is not None and tax.operator is not None and tax.recording == ""
+    assert picture.calls["u2"].recording is None
 
 
 def test_late_or_repeated_dial_ends_do_not_count_a_call_twice() -> None:
     """ANSWER twice, then NOANSWER, then BUSY: the first outcome stands and each counter moves once."""
     picture = _picture(["op1001"])
-    picture.route_inbound("u1", "5550001", "100", 10.0)
-    assert picture.apply(OperatorAnswered("u1", 11.0)) is not None
-    assert picture.apply(OperatorAnswered("u1", 11.5)) is None
+    _route(picture, "u1", "100", 10.0)
+    assert picture.apply(OperatorAnswered("u1", 11.0, "a1")) is not None
+    assert picture.apply(OperatorAnswered("u1", 11.5, "a2")) is None
     assert picture.apply(OperatorMissed("u1", "NOANSWER", 12.0)) is None
     assert picture.apply(OperatorMissed("u1", "BUSY", 12.0)) is None
     assert picture.calls["u1"].answered_at == 11.0 and picture.calls["u1"].outcome == "answered"
-    assert picture.counters == {"offered": 1, "answered": 1, "abandoned": 0, "missed": 0, "no_operator": 0}
+    assert picture.operators["op1001"].misses == 0
     ended = picture.apply(CallerHungUp("u1", 16, 20.0))
     assert ended is not None and ended.outcome == "answered"
     assert picture.apply(CallerHungUp("u1", 16, 20.5)) is None
-
-
-def test_dial_end_for_a_call_nobody_was_dialed_for_changes_nothing() -> None:
-    """A no_operator call stays no_operator whatever DialEnd arrives for its uniqueid."""
-    picture = Picture(SITE)
-    picture.route_inbound("u1", "5550001", "100", 10.0)
-    assert picture.apply(OperatorAnswered("u1", 11.0)) is None
-    assert picture.apply(OperatorMissed("u1", "NOANSWER", 11.0)) is None
-    assert picture.counters == {"offered": 1, "answered": 0, "abandoned": 0, "missed": 0, "no_operator": 1}
+    assert picture.apply(OperatorAnswered("u1", 21.0)) is None
+    assert picture.counters == {"offered": 1, "answered": 1, "abandoned": 0, "timeout": 0, "no_operator": 0}
+    assert len(_lines(picture, "CONNECT")) == 1 and len(_lines(picture, "COMPLETECALLER")) == 1
 
 
 def test_phone_changes_of_unknown_devices_are_ignored() -> None:
     """PhoneStateChanged for a device that is nobody's phone leaves every operator as it was."""
     picture = _picture()
-    before = {user: (op.phone_state, op.idle_since) for user, op in picture.operators.items()}
+    before = dict(picture.operators)
     for stranger in STRANGERS:
         assert picture.apply(PhoneStateChanged(stranger, "INUSE", 5.0)) is None
-    assert {user: (op.phone_state, op.idle_since) for user, op in picture.operators.items()} == before
+    assert picture.operators == before
 
 
 # -- rebuilds ---------------------------------------------------------------------------------------
 
 
-def _open(uniqueid: str, operator: str | None, *, answered: bool = False, outcome: str | None = None) -> CallRecord:
+def _open(uniqueid: str, operator: str | None, *, answered: bool = False) -> CallRecord:
     record = CallRecord(f"id-{uniqueid}", uniqueid, "inbound", "5550001", "100", "general", operator, 100.0)
-    if answered:
-        record = replace(record, answered_at=101.0, outcome="answered")
-    return replace(record, outcome=outcome) if outcome else record
+    return replace(record, answered_at=101.0, outcome="answered") if answered else record
 
 
 def test_restart_closes_records_no_longer_live_and_keeps_live_ones() -> None:
@@ -307,53 +865,75 @@ def test_restart_closes_records_no_longer_live_and_keeps_live_ones() -> None:
     assert all(r.ended_at == 200.0 and r.hangup_cause is None for r in closed)
     assert set(picture.calls) == {"live-ringing", "live-answered"}
     offered = {user: op.offered_call for user, op in picture.operators.items()}
-    assert offered == {"op1001": None, "op1002": None, "op1003": "live-ringing", "op1004": None}
-    assert picture.operators["op1004"].presence() is Presence.ON_CALL
-    assert picture.counters == {"offered": 4, "answered": 2, "abandoned": 1, "missed": 0, "no_operator": 0}
-    _assert_consistent(picture)
+    assert offered == {"op1001": None, "op1002": None, "op1003": "live-ringing", "op1004": None, "op1005": None}
+    assert picture.counters == {"offered": 4, "answered": 2, "abandoned": 1, "timeout": 0, "no_operator": 0}
+    assert picture.tallies["general"].offered == 4 and picture.tallies["general"].answered == 2
+    assert [e.callid for e in _lines(picture, "COMPLETECALLER")] == ["gone-answered"]
+    picture.apply(CallerHungUp("live-answered", 16, 210.0))
+    assert [e.callid for e in _lines(picture, "COMPLETECALLER")] == ["gone-answered", "live-answered"]
+    assert picture.tallies["general"].completed == 2
 
 
 def test_reconnect_closes_calls_that_died_with_asterisk_and_releases_their_operators() -> None:
     """The same picture after Asterisk's restart: no channel is live, every call is closed, nobody stays offered."""
     picture = _picture(["op1001", "op1002"])
-    picture.route_inbound("u1", "5550001", "100", 10.0)
-    picture.route_inbound("u2", "5550001", "100", 10.0)
+    _route(picture, "u1", "100", 10.0)
+    _route(picture, "u2", "100", 10.0)
+    _route(picture, "u3", "100", 10.0)
     picture.apply(OperatorAnswered("u1", 11.0))
     closed = picture.rebuild({"op1001": "UNAVAILABLE"}, set(), [], now=50.0)
     assert {(r.uniqueid, r.outcome, r.ended_at) for r in closed} == {
         ("u1", "answered", 50.0),
         ("u2", "abandoned", 50.0),
+        ("u3", "abandoned", 50.0),
     }
-    assert picture.calls == {}
-    assert all(op.offered_call is None for op in picture.operators.values())
+    assert picture.calls == {} and picture.waiting == {}
+    assert all(op.offered_call is None and op.on_call is None for op in picture.operators.values())
     assert all(op.phone_state == "UNAVAILABLE" for op in picture.operators.values())
-    _assert_consistent(picture)
+    assert picture.counters == {"offered": 3, "answered": 1, "abandoned": 2, "timeout": 0, "no_operator": 0}
 
 
 def test_rebuild_does_not_offer_again_a_live_call_the_operator_already_missed() -> None:
     """A call whose DialEnd said NOANSWER is still live at the rebuild: its operator is free, not offered."""
     picture = _picture(["op1001"])
-    picture.route_inbound("u1", "5550001", "100", 10.0)
+    _route(picture, "u1", "100", 10.0)
     picture.apply(OperatorMissed("u1", "NOANSWER", 25.0))
     picture.rebuild({"op1001": "NOT_INUSE"}, {"u1"}, [], now=26.0)
     assert picture.operators["op1001"].offered_call is None
-    assert picture.operators["op1001"].presence() is Presence.AVAILABLE
+    assert picture.operators["op1001"].presence(26.0) is Presence.AVAILABLE
+
+
+def test_rebuild_keeps_a_ringing_operator_out_of_the_calls_it_dispatches() -> None:
+    """Closing a gone call frees an operator mid-rebuild; the operator still ringing for a kept call is not taken."""
+    picture = _picture(["op1001", "op1002"])
+    _route(picture, "gone", "200", 10.0)  # op1001, the only one with tax, rings for it
+    _route(picture, "kept", "100", 11.0)  # op1002, the closest match left
+    _route(picture, "waits", "100", 12.0)
+    ringing = picture.calls["kept"].operator
+    picture.rebuild({"op1001": "NOT_INUSE", "op1002": "NOT_INUSE"}, {"kept", "waits"}, [], now=20.0)
+    assert ringing is not None and picture.operators[ringing].offered_call == "kept"
+    other = picture.calls["waits"].operator
+    assert other is not None and other != ringing and picture.operators[other].offered_call == "waits"
 
 
 def test_record_of_an_operator_gone_from_the_site_is_kept_without_failing() -> None:
     """An open record names an operator no longer configured: the rebuild keeps the live call and raises nothing."""
     picture = Picture(SITE)
-    closed = picture.rebuild({}, {"u1"}, [_open("u1", "op7777"), _open("u2", "op7777")], now=200.0)
+    answered = _open("u3", "op7777", answered=True)
+    closed = picture.rebuild({}, {"u1", "u3"}, [_open("u1", "op7777"), _open("u2", "op7777"), answered], now=200.0)
     assert [r.uniqueid for r in closed] == ["u2"]
-    assert set(picture.calls) == {"u1"}
+    assert set(picture.calls) == {"u1", "u3"}
     assert picture.apply(CallerHungUp("u1", 16, 201.0)) is not None
+    assert picture.apply(CallerHungUp("u3", 16, 202.0)) is not None
+    assert [e.callid for e in _lines(picture, "COMPLETECALLER")] == ["u3"]
 
 
 def test_a_built_picture_ignores_stale_sql_records_of_calls_it_already_ended() -> None:
     """SQL still says open for a call the picture closed (not flushed yet): a reconnect neither reopens nor counts."""
     picture = _picture(["op1001"])
     assert picture.rebuild({"op1001": "NOT_INUSE"}, set(), [], now=1.0) == []
-    _, record = picture.route_inbound("u1", "5550001", "100", 10.0)
+    _route(picture, "u1", "100", 10.0)
+    (record,) = picture.take_dirty()
     picture.apply(CallerHungUp("u1", 16, 12.0))
     counters = dict(picture.counters)
     assert picture.rebuild({"op1001": "NOT_INUSE"}, set(), [record], now=13.0) == []
@@ -364,14 +944,13 @@ def test_a_built_picture_ignores_stale_sql_records_of_calls_it_already_ended() -
 def test_calls_routed_after_the_channel_list_was_asked_are_kept() -> None:
     """A call routed while CoreShowChannels was on its way cannot be in the list: the rebuild keeps it ringing."""
     picture = _picture(["op1001", "op1002"])
-    picture.route_inbound("old", "5550001", "100", 10.0)
-    result, _ = picture.route_inbound("new", "5550001", "100", 20.0)
+    _route(picture, "old", "100", 10.0)
+    result = _route(picture, "new", "100", 20.0).result
     closed = picture.rebuild({"op1001": "NOT_INUSE", "op1002": "NOT_INUSE"}, set(), [], now=21.0, listed_at=19.0)
     assert [r.uniqueid for r in closed] == ["old"]
     assert set(picture.calls) == {"new"}
-    assert result.operator is not None
+    assert result is not None and result.operator is not None
     assert picture.operators[result.operator].offered_call == "new"
-    _assert_consistent(picture)
 
 
 # -- translate: raw AMI in, our events out ----------------------------------------------------------
@@ -406,25 +985,27 @@ def test_devices_that_are_no_single_pjsip_endpoint_are_dropped() -> None:
 def test_trunk_device_states_reach_the_picture_as_nobody_s_phone() -> None:
     """PJSIP/trunk or a PJSIP/trunk-00000001 name is not dropped by translate; the picture ignores it (no operator)."""
     picture = _picture()
-    before = {user: op.phone_state for user, op in picture.operators.items()}
+    before = dict(picture.operators)
     for device in ["PJSIP/trunk", "PJSIP/trunk-00000001"]:
         event = translate(_msg(("Event", "DeviceStateChange"), ("Device", device), ("State", "INUSE")), 5.0)
         assert isinstance(event, PhoneStateChanged)
         assert picture.apply(event) is None
-    assert {user: op.phone_state for user, op in picture.operators.items()} == before
+    assert picture.operators == before
 
 
-def test_dial_end_answer_is_operator_answered_for_the_caller_channel() -> None:
-    """DialEnd ANSWER names the caller's Uniqueid (not DestUniqueid) and Asterisk's timestamp."""
+def test_dial_end_answer_is_operator_answered_with_the_operator_leg() -> None:
+    """DialEnd ANSWER names the caller's Uniqueid, the operator's DestUniqueid as agent_uniqueid, and the timestamp."""
     msg = _msg(("Event", "DialEnd"), ("Timestamp", "1700000001.5"), ("Uniqueid", "sw-1.1"),
                ("DestUniqueid", "sw-1.2"), ("DialStatus", "ANSWER"))  # fmt: skip
-    assert translate(msg, 5.0) == OperatorAnswered("sw-1.1", 1700000001.5)
+    assert translate(msg, 5.0) == OperatorAnswered("sw-1.1", 1700000001.5, "sw-1.2")
+    bare = _msg(("Event", "DialEnd"), ("Uniqueid", "sw-1.1"), ("DialStatus", "ANSWER"))
+    assert translate(bare, 5.0) == OperatorAnswered("sw-1.1", 5.0, "")
 
 
 @given(status=st.sampled_from(["NOANSWER", "BUSY", "CANCEL", "CHANUNAVAIL", "CONGESTION", "DONTCALL", ""]))
 def test_dial_end_other_statuses_are_operator_missed_with_the_status(status: str) -> None:
     """Any DialEnd status but ANSWER is OperatorMissed carrying that status."""
-    msg = _msg(("Event", "DialEnd"), ("Uniqueid", "sw-1.1"), ("DialStatus", status))
+    msg = _msg(("Event", "DialEnd"), ("Uniqueid", "sw-1.1"), ("DestUniqueid", "sw-1.2"), ("DialStatus", status))
     assert translate(msg, 5.0) == OperatorMissed("sw-1.1", status, 5.0)
 
 
@@ -471,7 +1052,10 @@ def test_other_events_give_nothing(name: str, headers: list[tuple[str, str]]) ->
 @given(
     name=st.sampled_from(["DeviceStateChange", "DialEnd", "Hangup"]),
     headers=st.lists(
-        st.tuples(st.sampled_from(["Uniqueid", "Device", "State", "Cause", "DialStatus", "Timestamp"]), st.text())
+        st.tuples(
+            st.sampled_from(["Uniqueid", "Device", "State", "Cause", "DialStatus", "DestUniqueid", "Timestamp"]),
+            st.text(),
+        )
     ),
 )
 def test_translate_never_raises_on_odd_header_values(name: str, headers: list[tuple[str, str]]) -> None:

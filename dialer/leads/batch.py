@@ -1,0 +1,223 @@
+"""A chunk of records made into leads at once: values checked, numbers normalised, zones, consent, custom fields.
+
+Columnar (polars) because a purchased list has a million rows; `LeadBatch.rows()` gives the same as LeadRow values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from dialer.leads.consent import parse_consent, parse_date
+from dialer.leads.headers import Column, HeaderMap
+from dialer.leads.model import MAX_LENGTH, TEXT_FIELDS, Field, LeadRow, Reason, Rejection
+from dialer.leads.phones import zones_json
+from dialer.leads.phones_bulk import normalise_numbers
+from dialer.leads.records import Record
+from dialer.leads.zones import zone_for_city, zone_for_region, zone_from_text
+
+LEAD_SCHEMA: dict[str, type[pl.DataType] | pl.DataType] = {
+    "line": pl.Int64,
+    "phone_e164": pl.String,
+    "alt_phones": pl.String,  # JSON list of E.164, or null
+    **{f.value: pl.String for f in TEXT_FIELDS},
+    "time_zones": pl.String,  # JSON list of IANA names
+    "consent": pl.Boolean,
+    "consent_at": pl.String,
+    "custom": pl.String,  # JSON object, or null
+}
+_NULL_TEXT = pl.lit(None, pl.String)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadBatch:
+    """The usable rows of a chunk as a frame (LEAD_SCHEMA), and the refused ones."""
+
+    leads: pl.DataFrame
+    rejections: tuple[Rejection, ...]
+
+    def rows(self) -> Iterator[LeadRow]:
+        return (LeadRow.from_columns(row) for row in self.leads.iter_rows(named=True))
+
+
+def prepare_batch(records: Sequence[Record], header: HeaderMap, region: str) -> LeadBatch:
+    """The records of one chunk (after the header) as leads and rejections; blank records are dropped."""
+    cells, lines, rejections = _fit_width(records, header.width)
+    frame = _frame(cells, lines, header.width)
+    if frame.height == 0:
+        return LeadBatch(pl.DataFrame(schema=LEAD_SCHEMA), tuple(rejections))
+    frame = frame.with_columns(_value_problem(header).alias("problem"))
+    frame = _with_phones(frame, header, region)
+    frame = frame.with_columns(
+        pl.coalesce(pl.col("problem"), pl.col("phone_problem")).alias("problem"),
+        _zones(header).alias("time_zones"),
+        _custom(header).alias("custom"),
+        *(_text(header.column(f)).alias(f.value) for f in TEXT_FIELDS),
+    )
+    frame = _with_consent(frame, header)
+    refused = frame.filter(pl.col("problem").is_not_null())
+    for line, problem in refused.select("line", "problem").iter_rows():
+        reason, _, detail = problem.partition("|")
+        rejections.append(Rejection(line, Reason(reason), detail))
+    leads = frame.filter(pl.col("problem").is_null()).select(list(LEAD_SCHEMA)).cast(LEAD_SCHEMA)  # type: ignore[arg-type]
+    return LeadBatch(leads, tuple(sorted(rejections, key=lambda r: r.line)))
+
+
+def _fit_width(records: Sequence[Record], width: int) -> tuple[list[list[str]], list[int], list[Rejection]]:
+    """Short rows padded (exports drop trailing empty cells); a row with more filled cells than headers refused."""
+    cells: list[list[str]] = []
+    lines: list[int] = []
+    rejections: list[Rejection] = []
+    for line, row in records:
+        if len(row) != width:
+            if len(row) < width:
+                row = row + [""] * (width - len(row))
+            elif any(extra.strip() for extra in row[width:]):
+                detail = f"{len(row)} fields where the header has {width} (a delimiter inside an unquoted value?)"
+                rejections.append(Rejection(line, Reason.BAD_ROW, detail))
+                continue
+            else:
+                row = row[:width]
+        cells.append(row)
+        lines.append(line)
+    return cells, lines, rejections
+
+
+def _frame(cells: list[list[str]], lines: list[int], width: int) -> pl.DataFrame:
+    columns = list(zip(*cells, strict=True)) if cells else [() for _ in range(width)]
+    data: dict[str, object] = {"line": lines}
+    data.update({f"c{i}": pl.Series(columns[i], dtype=pl.String) for i in range(width)})
+    frame = pl.DataFrame(data, schema_overrides={"line": pl.Int64})
+    trimmed = [pl.col(f"c{i}").str.strip_chars() for i in range(width)]
+    frame = frame.with_columns(pl.when(c != "").then(c).alias(f"c{i}") for i, c in enumerate(trimmed))
+    return frame.filter(pl.any_horizontal(pl.col(f"c{i}").is_not_null() for i in range(width)))
+
+
+def _problem(reason: Reason, *parts: pl.Expr | str) -> pl.Expr:
+    pieces = [pl.lit(p) if isinstance(p, str) else p.cast(pl.String) for p in parts]
+    return pl.concat_str([pl.lit(reason.value + "|"), *pieces])
+
+
+def _value_problem(header: HeaderMap) -> pl.Expr:
+    """The first value too long (or holding a NUL, which no database column takes), naming its column."""
+    problem = _NULL_TEXT
+    for column in reversed(header.columns):
+        if column.field is Field.IGNORE:
+            continue
+        value, limit, name = pl.col(f"c{column.index}"), MAX_LENGTH[column.field], _name(column)
+        size = value.str.len_chars()
+        problem = (
+            pl.when(value.str.contains("\x00", literal=True))
+            .then(_problem(Reason.BAD_ROW, f"{name} holds a NUL character"))
+            .when(size > limit)
+            .then(_problem(Reason.TOO_LONG, f"{name} has ", size, f" characters (at most {limit})"))
+            .otherwise(problem)
+        )
+    return problem
+
+
+def _name(column: Column) -> str:
+    return repr(column.header) if column.header else f"column {column.index + 1}"
+
+
+def _with_phones(frame: pl.DataFrame, header: HeaderMap, region: str) -> pl.DataFrame:
+    """phone_e164 (the first valid number), its zones, alt_phones (JSON) and phone_problem."""
+    columns = header.phones
+    found = [normalise_numbers(frame.get_column(f"c{c.index}"), region) for c in columns]
+    frame = frame.with_columns(
+        *(f.get_column("e164").alias(f"e164_{k}") for k, f in enumerate(found)),
+        *(f.get_column("zones").alias(f"zones_{k}") for k, f in enumerate(found)),
+    )
+    e164 = [pl.col(f"e164_{k}") for k in range(len(found))]
+    alternates: list[pl.Expr | pl.Series] = list(e164)
+    for k, f in enumerate(found):
+        if f.get_column("more").null_count() < f.height:
+            more = f.get_column("more").fill_null("[]")  # a null list would make the whole concatenation null
+            alternates.append(more.str.json_decode(pl.List(pl.String)).alias(f"more_{k}"))
+    everyone = pl.concat_list(alternates).list.drop_nulls().list.unique(maintain_order=True).list.slice(1)
+    raw = [pl.col(f"c{c.index}") for c in columns]
+    first_raw = pl.coalesce(*(pl.format("{} = '{}'", pl.lit(_name(c)), r) for c, r in zip(columns, raw, strict=True)))
+    problem = (
+        pl.when(pl.coalesce(*e164).is_not_null())
+        .then(_NULL_TEXT)
+        .when(pl.all_horizontal(r.is_null() for r in raw))
+        .then(pl.lit(Reason.NO_PHONE.value + "|"))
+        .otherwise(_problem(Reason.INVALID_NUMBER, first_raw))
+    )
+    return frame.with_columns(
+        phone_e164=pl.coalesce(*e164),
+        number_zones=pl.coalesce(*(pl.col(f"zones_{k}") for k in range(len(found)))),
+        alt_phones=pl.when(everyone.list.len() > 0).then(
+            pl.concat_str(pl.lit('["'), everyone.list.join('", "'), pl.lit('"]'))
+        ),
+        phone_problem=problem,
+    )
+
+
+def _mapped(column: Column | None, parse: Callable[[str], str | None]) -> pl.Expr:
+    """A column's distinct values through `parse`, as zone JSON (null where it says nothing)."""
+    if column is None:
+        return _NULL_TEXT
+    value = pl.col(f"c{column.index}")
+    return value.map_batches(lambda s: _lookup(s, parse), return_dtype=pl.String)
+
+
+def _lookup(values: pl.Series, parse: Callable[[str], str | None]) -> pl.Series:
+    table = {v: zones_json((z,)) for v in values.drop_nulls().unique().to_list() if (z := parse(v)) is not None}
+    return values.replace_strict(table, default=None, return_dtype=pl.String)
+
+
+def _zones(header: HeaderMap) -> pl.Expr:
+    """An explicit zone column, else the region's zone, else the city's, else the number's."""
+    return pl.coalesce(
+        _mapped(header.column(Field.TIMEZONE), zone_from_text),
+        _mapped(header.column(Field.REGION), zone_for_region),
+        _mapped(header.column(Field.CITY), zone_for_city),
+        pl.col("number_zones"),
+    )
+
+
+def _text(column: Column | None) -> pl.Expr:
+    return pl.col(f"c{column.index}") if column is not None else _NULL_TEXT
+
+
+def _custom(header: HeaderMap) -> pl.Expr:
+    """The unknown columns as one JSON object per row (only the filled ones), or null."""
+    pieces = [
+        pl.when(pl.col(f"c{c.index}").is_not_null()).then(
+            pl.struct(pl.col(f"c{c.index}").alias(c.key)).struct.json_encode().str.slice(1).str.strip_suffix("}")
+        )
+        for c in header.custom
+    ]
+    if not pieces:
+        return _NULL_TEXT
+    joined = pl.concat_str(pieces, separator=",", ignore_nulls=True)
+    return pl.when(joined.is_not_null() & (joined != "")).then(pl.concat_str(pl.lit("{"), joined, pl.lit("}")))
+
+
+def _with_consent(frame: pl.DataFrame, header: HeaderMap) -> pl.DataFrame:
+    """consent (yes/no, a date means yes) and consent_at (ISO 8601 when it reads as a date, else as written)."""
+    flag, given_at = pl.lit(None, pl.Boolean), _NULL_TEXT
+    column = header.column(Field.CONSENT)
+    if column is not None:
+        values = frame.get_column(f"c{column.index}")
+        parsed = {v: parse_consent(v) for v in values.drop_nulls().unique().to_list()}
+        flag = pl.lit(
+            values.replace_strict({k: v[0] for k, v in parsed.items()}, default=None, return_dtype=pl.Boolean)
+        )
+        given_at = pl.lit(
+            values.replace_strict({k: v[1] for k, v in parsed.items()}, default=None, return_dtype=pl.String)
+        )
+    stated_at = _NULL_TEXT
+    column = header.column(Field.CONSENT_AT)
+    if column is not None:
+        values = frame.get_column(f"c{column.index}")
+        dates = {v: parse_date(v) or v for v in values.drop_nulls().unique().to_list()}
+        stated_at = pl.lit(values.replace_strict(dates, default=None, return_dtype=pl.String))
+    consent_at = pl.coalesce(stated_at, given_at)
+    return frame.with_columns(
+        consent=pl.coalesce(flag, pl.when(consent_at.is_not_null()).then(pl.lit(True))),
+        consent_at=consent_at,
+    )

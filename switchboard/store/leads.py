@@ -1,0 +1,265 @@
+"""Lead lists in SQL: the import writer (one transaction per file, bulk inserts) and the campaign look-ups it needs.
+
+SQLite gets the raw driver's executemany inside the transaction, PostgreSQL gets COPY; other databases go through
+SQLAlchemy. A killed import leaves nothing: the campaign, the list, the import record and every lead are written
+in the one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from dialer.leads.batch import LEAD_SCHEMA
+from dialer.leads.model import ImportCounts
+from switchboard.errors import StoreError
+from switchboard.store.dnc import DncList, load_dnc
+from switchboard.store.schema import campaigns, lead_imports, lead_lists, leads
+
+log = logging.getLogger("switchboard.store.leads")
+_PROBE = 5000  # numbers per dedupe query: well under every database's limit on bound values
+_IMPORT_CACHE_KIB = 65536  # SQLite's page cache for the import's connection, for the index pages it touches
+
+
+@dataclass(frozen=True, slots=True)
+class ImportTarget:
+    """Where an import goes and what it was asked to do."""
+
+    campaign: str
+    list_name: str
+    file_name: str
+    file_sha256: str | None = None
+    require_consent: bool = False
+    dedupe_days: int | None = None
+    options: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: int
+    name: str
+    require_consent: bool
+    dedupe_days: int | None
+    created: bool = False
+
+
+class ImportWriter:
+    """One import's transaction: the look-ups it needs and the bulk insert of its leads."""
+
+    def __init__(self, conn: Connection, campaign: Campaign, list_id: int, import_id: int, now: float) -> None:
+        self.conn = conn
+        self.campaign = campaign
+        self.list_id = list_id
+        self.import_id = import_id
+        self.now = now
+        self.require_consent = campaign.require_consent
+        self.dnc: DncList = load_dnc(conn, campaign.id)
+        self._campaign_has_leads = (
+            conn.execute(sa.select(leads.c.id).where(leads.c.campaign_id == campaign.id).limit(1)).first() is not None
+        )
+        self._since: float | None = None
+
+    def dedupe_since(self, days: int | None) -> None:
+        """Also count as duplicates the numbers any campaign got in the last `days` days."""
+        self._since = None if days is None else self.now - days * 86400.0
+
+    def known(self, numbers: pl.Series) -> set[str]:
+        """The numbers of `numbers` the store already has: in this campaign, or anywhere within the dedupe window."""
+        if not self._campaign_has_leads and self._since is None:
+            return set()
+        phone = leads.c.phone_e164
+        scope = leads.c.campaign_id == self.campaign.id
+        if self._since is not None:
+            scope = sa.or_(scope, leads.c.created_at >= self._since)
+        query = sa.select(phone).where(phone.in_(sa.bindparam("numbers", expanding=True)), scope)
+        values = numbers.unique().to_list()
+        found: set[str] = set()
+        for start in range(0, len(values), _PROBE):
+            found.update(self.conn.execute(query, {"numbers": values[start : start + _PROBE]}).scalars())
+        return found
+
+    def insert(self, frame: pl.DataFrame) -> None:
+        """The leads of a prepared, sorted batch (LEAD_SCHEMA columns), in this import's transaction."""
+        if frame.height == 0:
+            return
+        frame = frame.rename({"line": "source_line"})
+        # Columns empty in the whole batch are left to their defaults: fewer values to bind per row.
+        columns = [c for c in frame.columns if frame.get_column(c).null_count() < frame.height]
+        fixed = {
+            "campaign_id": self.campaign.id,
+            "list_id": self.list_id,
+            "import_id": self.import_id,
+            "status": "new",
+            "attempts": 0,
+            "created_at": self.now,
+        }
+        dialect = self.conn.dialect.name
+        driver = self.conn.dialect.driver
+        if dialect == "sqlite":
+            _insert_sqlite(self.conn, frame.select(columns), fixed)
+        elif dialect == "postgresql" and driver == "psycopg":
+            _copy_postgres(self.conn, frame.select(columns), fixed)
+        else:
+            rows = [{**fixed, **row} for row in frame.select(columns).iter_rows(named=True)]
+            self.conn.execute(leads.insert(), rows)
+
+    def finish(self, counts: ImportCounts, finished_at: float) -> None:
+        self.conn.execute(
+            lead_imports.update()
+            .where(lead_imports.c.id == self.import_id)
+            .values(
+                finished_at=finished_at,
+                rows=counts.rows,
+                imported=counts.imported,
+                rejected=counts.rejected,
+                duplicates=counts.duplicates,
+                dnc=counts.dnc,
+                no_consent=counts.no_consent,
+            )
+        )
+
+
+class LeadStore:
+    """Campaigns, lists and leads in SQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def importing(self, target: ImportTarget, now: float) -> Iterator[ImportWriter]:
+        """One transaction for the whole import: committed when the block ends, rolled back if it raises."""
+        try:
+            with self.engine.connect() as conn:
+                restore = _begin_import(conn)
+                try:
+                    campaign = ensure_campaign(conn, target.campaign, now, require_consent=target.require_consent)
+                    list_id = ensure_list(conn, campaign.id, target.list_name, now)
+                    import_id = _new_import(conn, campaign.id, list_id, target, now)
+                    writer = ImportWriter(conn, campaign, list_id, import_id, now)
+                    writer.require_consent = campaign.require_consent or target.require_consent
+                    dedupe_days = target.dedupe_days if target.dedupe_days is not None else campaign.dedupe_days
+                    writer.dedupe_since(dedupe_days)
+                    yield writer
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+                finally:
+                    restore()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"the import into campaign {target.campaign!r} was not stored: {exc}") from exc
+
+    def campaign(self, name: str) -> Campaign | None:
+        with self.engine.connect() as conn:
+            return find_campaign(conn, name)
+
+    def count_leads(self, campaign: str, list_name: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(leads.join(campaigns)).where(campaigns.c.name == campaign)
+        if list_name is not None:
+            query = query.join(lead_lists, leads.c.list_id == lead_lists.c.id).where(lead_lists.c.name == list_name)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+
+def find_campaign(conn: Connection, name: str) -> Campaign | None:
+    row = conn.execute(
+        sa.select(campaigns.c.id, campaigns.c.require_consent, campaigns.c.dedupe_days).where(campaigns.c.name == name)
+    ).first()
+    return None if row is None else Campaign(row.id, name, bool(row.require_consent), row.dedupe_days)
+
+
+def ensure_campaign(conn: Connection, name: str, now: float, *, require_consent: bool = False) -> Campaign:
+    """The campaign of that name, made with default settings if there is none (`created` says which)."""
+    found = find_campaign(conn, name)
+    if found is not None:
+        return found
+    campaign_id = conn.execute(
+        campaigns.insert().values(name=name, created_at=now, require_consent=require_consent).returning(campaigns.c.id)
+    ).scalar_one()
+    log.info("campaign %r created", name)
+    return Campaign(int(campaign_id), name, require_consent, None, created=True)
+
+
+def ensure_list(conn: Connection, campaign_id: int, name: str, now: float) -> int:
+    where = (lead_lists.c.campaign_id == campaign_id) & (lead_lists.c.name == name)
+    found = conn.execute(sa.select(lead_lists.c.id).where(where)).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    inserted = lead_lists.insert().values(campaign_id=campaign_id, name=name, created_at=now)
+    return int(conn.execute(inserted.returning(lead_lists.c.id)).scalar_one())
+
+
+def _new_import(conn: Connection, campaign_id: int, list_id: int, target: ImportTarget, now: float) -> int:
+    values = {
+        "campaign_id": campaign_id,
+        "list_id": list_id,
+        "file_name": target.file_name[-500:],
+        "file_sha256": target.file_sha256,
+        "started_at": now,
+        "options": target.options,
+    }
+    return int(conn.execute(lead_imports.insert().values(**values).returning(lead_imports.c.id)).scalar_one())
+
+
+def _begin_import(conn: Connection) -> Any:
+    """Start the import's transaction; on SQLite take the write lock at once and a bigger page cache.
+
+    BEGIN IMMEDIATE: a deferred transaction that reads first could not upgrade to a writer if another import
+    committed meanwhile; this one waits its turn (the busy timeout) instead.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.begin()
+        return lambda: None
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{_IMPORT_CACHE_KIB}")
+    return lambda: raw.execute(f"PRAGMA cache_size={int(before)}")
+
+
+def _insert_sqlite(conn: Connection, frame: pl.DataFrame, fixed: dict[str, Any]) -> None:
+    """executemany on the driver's own connection, inside SQLAlchemy's transaction: about 3x SQLAlchemy's speed.
+
+    The fixed values are ours (integers, a float, a word), so they are written into the statement itself.
+    """
+    names = [*fixed, *frame.columns]
+    literals = [_literal(v) for v in fixed.values()]
+    sql = f"INSERT INTO leads ({', '.join(names)}) VALUES ({', '.join([*literals, *('?' * frame.width)])})"
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    # Sorted by number, the unique index is written front to back instead of at random.
+    frame = frame.sort("phone_e164")
+    raw.executemany(sql, zip(*(frame.get_column(c).to_list() for c in frame.columns), strict=True))
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool | int):
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str) and value.isalnum():
+        return f"'{value}'"
+    raise ValueError(f"{value!r}: not a literal we write into SQL")
+
+
+def _copy_postgres(conn: Connection, frame: pl.DataFrame, fixed: dict[str, Any]) -> None:
+    """COPY ... FROM STDIN in CSV, the frame written by polars: the fastest way into PostgreSQL."""
+    frame = frame.with_columns(pl.lit(v).alias(k) for k, v in fixed.items())
+    names = ", ".join(frame.columns)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY leads ({names}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(frame.write_csv(include_header=False, null_value=""))
+
+
+def lead_columns() -> Sequence[str]:
+    """The leads columns an import fills from a file (the rest are the import's own or the dialer's)."""
+    return [("source_line" if c == "line" else c) for c in LEAD_SCHEMA]
