@@ -6,22 +6,71 @@ Built once per picture change, or updated one operator or call at a time; a deci
 from __future__ import annotations
 
 from bisect import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from acd.model import CallView, OperatorView, Presence
-from acd.skills import excess, holds, step_floor
-from acd.strategies import OrderKey, Strategy, closest_match
+from acd.model import CallView, OperatorView, Presence, QueueRule
+from acd.skills import excess, holds, levels_held, lowest_floor_within_target, step_floor
+from acd.strategies import OrderKey, Strategy, best_fit
 
-# Calls are served by priority, then by how far past their service-level target they are (a call not yet past it
-# ranks by how close it is), then by the longest wait. Larger wait - sl_seconds = now - (arrived_at + sl_seconds)
-# means smaller arrived_at + sl_seconds, whatever `now` is: the service order does not move while calls wait.
-ServiceOrder = tuple[int, float, float, str]
+# Waiting calls are kept by priority, then first come, first served: the static order, which never moves while calls
+# wait. Routing then serves them by service rank, which adds the call's standing against its service-level target.
+ServiceOrder = tuple[int, float, str]
+ServiceRank = tuple[int, int, float, str]
+# A call waiting longer than this many times its target is starving: it goes before every call of its priority.
+STARVING_AFTER_TARGETS = 2.0
+STARVING, IN_TARGET, OVERDUE = 0, 1, 2  # a call's standing, in the order they are served
 
 
 def service_order(call: CallView) -> ServiceOrder:
-    """The call's place in the service order: smaller is served first."""
-    return (-call.priority, call.arrived_at + call.sl_seconds, call.arrived_at, call.call_id)
+    """The call's place in the waiting line: higher priority first, then the longest wait (smaller is first)."""
+    return (-call.priority, call.arrived_at, call.call_id)
+
+
+def standing(call: CallView, now: float) -> int:
+    """STARVING past twice its target, IN_TARGET while it can still be answered in time, OVERDUE in between.
+
+    Why serve in-target calls before overdue ones: a call already past its target no longer counts in the service
+    level whenever it is answered, while one still inside it does if answered now; SL-maximising routers do this.
+    Why the starving cap: no caller may be passed over for ever; past twice the target a call goes first of all.
+    Measured in the simulator (20 seeds, against first come first served): +0.2, +0.4 and +0.8 points of service
+    level on the balanced, scarce-specialists and tax-season days.
+    """
+    wait = now - call.arrived_at
+    if wait > STARVING_AFTER_TARGETS * call.sl_seconds:
+        return STARVING
+    return IN_TARGET if wait <= call.sl_seconds else OVERDUE
+
+
+def service_rank(call: CallView, now: float) -> ServiceRank:
+    """The order calls are served in at `now` (smaller first): priority, standing, then first come first served.
+
+    Why first come first served rather than earliest deadline: a deadline order let calls with a 20 s target
+    overtake older 30 s-target calls on the operators both need; within one standing the caller who has waited
+    longest is next, as a caller expects (+0.75 points in tax season).
+    """
+    return (-call.priority, standing(call, now), call.arrived_at, call.call_id)
+
+
+QueueNeeds = tuple[str, tuple[tuple[str, int], ...], int]  # (queue name, required (skill, level)s, floor in target)
+
+
+@dataclass(frozen=True, slots=True)
+class Reserve:
+    """What the specialist reserve (acd.reserve) knows of the site: each queue's skills and the lowest level its
+    widening asks before its target, so whoever holds them there could answer one of its calls in time."""
+
+    queues: tuple[QueueNeeds, ...]
+
+    @classmethod
+    def of(cls, rules: Iterable[QueueRule]) -> Reserve:
+        """The reserve for these queue rules (the site's queues, as routing stamps them on calls)."""
+        return cls(
+            tuple(
+                (rule.name, tuple(rule.requires.items()), lowest_floor_within_target(rule.steps, rule.sl_seconds))
+                for rule in rules
+            )
+        )
 
 
 def _skill_rows(operators: tuple[OperatorView, ...]) -> dict[str, tuple[int, ...]]:
@@ -38,6 +87,15 @@ def _skill_rows(operators: tuple[OperatorView, ...]) -> dict[str, tuple[int, ...
     return {skill: tuple(sum(1 << p for p in row) for row in rows) for skill, rows in holders.items()}
 
 
+def _profile_rows(operators: tuple[OperatorView, ...]) -> tuple[tuple[int, int], ...]:
+    """(levels held, bitset of the operators holding that many), fewest levels first: best fit's first key."""
+    rows: dict[int, int] = {}
+    for position, op in enumerate(operators):
+        held = levels_held(op.skills)
+        rows[held] = rows.get(held, 0) | 1 << position
+    return tuple(sorted(rows.items()))
+
+
 @dataclass(frozen=True, slots=True)
 class OperatorIndex:
     """Operators at fixed positions, with who holds which skill at which level as bitsets over those positions.
@@ -51,28 +109,40 @@ class OperatorIndex:
     positions: Mapping[str, int]
     available: int  # bitset of AVAILABLE operators
     at_least: Mapping[str, tuple[int, ...]]  # at_least[skill][level - 1]: bitset of holders at that level or more
+    by_profile: tuple[tuple[int, int], ...]  # (levels held, bitset of those operators), fewest first
+    reserve: Reserve | None = None  # the reserve this index precomputes `servers` for
+    servers: tuple[int, ...] = ()  # servers[i]: everyone holding reserve.queues[i]'s skills at its level in target
 
     @classmethod
-    def build(cls, operators: Iterable[OperatorView], strategy: Strategy = closest_match) -> OperatorIndex:
-        """Index a picture's operators (a later view of the same SIP user replaces an earlier one)."""
+    def build(
+        cls, operators: Iterable[OperatorView], strategy: Strategy = best_fit, reserve: Reserve | None = None
+    ) -> OperatorIndex:
+        """Index a picture's operators (a later view of the same SIP user replaces an earlier one).
+
+        With a `reserve`, who could serve each of its queues in time is precomputed for it (acd.reserve).
+        """
         views = tuple({op.sip_user: op for op in operators}.values())
+        at_least = _skill_rows(views)
         return cls(
             strategy,
             views,
             tuple(strategy.order(op) for op in views),
             {op.sip_user: position for position, op in enumerate(views)},
             sum(1 << p for p, op in enumerate(views) if op.presence is Presence.AVAILABLE),
-            _skill_rows(views),
+            at_least,
+            _profile_rows(views),
+            reserve,
+            _servers(at_least, reserve, len(views)),
         )
 
     def updated(self, operator: OperatorView) -> OperatorIndex:
         """The index with one operator's view replaced or added, without re-indexing everybody."""
         position = self.positions.get(operator.sip_user)
         if position is None:
-            return OperatorIndex.build((*self.operators, operator), self.strategy)
+            return OperatorIndex.build((*self.operators, operator), self.strategy, self.reserve)
         bit = 1 << position
         old = self.operators[position]
-        at_least = self.at_least
+        at_least, by_profile, servers = self.at_least, self.by_profile, self.servers
         if old.skills != operator.skills:
             at_least = dict(at_least)
             for skill in {*old.skills, *operator.skills}:
@@ -80,6 +150,8 @@ class OperatorIndex:
                 rows = list(at_least.get(skill, ()))
                 rows.extend(0 for _ in range(level - len(rows)))
                 at_least[skill] = tuple(row | bit if n < level else row & ~bit for n, row in enumerate(rows))
+            by_profile = _moved(by_profile, bit, levels_held(operator.skills))
+            servers = _servers(at_least, self.reserve, len(self.operators))
         available = self.available | bit if operator.presence is Presence.AVAILABLE else self.available & ~bit
         key = self.strategy.order(operator)
         keys = self.keys if key == self.keys[position] else (*self.keys[:position], key, *self.keys[position + 1 :])
@@ -90,6 +162,9 @@ class OperatorIndex:
             self.positions,
             available,
             at_least,
+            by_profile,
+            self.reserve,
+            servers,
         )
 
     def eligible(self, call: CallView, now: float) -> int:
@@ -105,6 +180,10 @@ class OperatorIndex:
                 return 0
             found &= rows[level - 1]
         return found
+
+    def holding(self, requires: Iterable[tuple[str, int]], floor: int) -> int:
+        """Bitset of every operator, available or not, holding each (skill, level) raised to `floor` (and to 1)."""
+        return _holding(self.at_least, requires, floor, len(self.operators))
 
     def best(self, call: CallView, now: float, found: int) -> int:
         """The position of the strategy's pick among the operators in bitset `found` (not empty)."""
@@ -125,7 +204,15 @@ class OperatorIndex:
         return best_position
 
     def _closest(self, call: CallView, now: float, found: int) -> int:
-        """The smallest surplus over the call's needs among `found`, ties to the strategy's order."""
+        """The smallest surplus over the call's needs among `found`, ties to the strategy's order.
+
+        A whole-profile strategy (best fit) first keeps only the operators holding the fewest levels among `found`.
+        """
+        if self.strategy.whole_profile:
+            for _, holders in self.by_profile:
+                if found & holders:
+                    found &= holders
+                    break
         floor = step_floor(call.steps, now - call.arrived_at)
         requires = call.requires
         if len(requires) == 1:
@@ -148,9 +235,38 @@ class OperatorIndex:
         return best_position
 
 
+def _holding(
+    at_least: Mapping[str, tuple[int, ...]], requires: Iterable[tuple[str, int]], floor: int, size: int
+) -> int:
+    found = (1 << size) - 1  # everybody: the AND of no requirement at all
+    for skill, base in requires:
+        rows = at_least.get(skill, ())
+        level = base if base > floor else floor
+        if level < 1:
+            level = 1
+        if level > len(rows):
+            return 0
+        found &= rows[level - 1]
+    return found
+
+
+def _servers(at_least: Mapping[str, tuple[int, ...]], reserve: Reserve | None, size: int) -> tuple[int, ...]:
+    """For each of the reserve's queues, everyone holding its skills at its level in target (available or not)."""
+    if reserve is None:
+        return ()
+    return tuple(_holding(at_least, requires, floor, size) for _, requires, floor in reserve.queues)
+
+
+def _moved(by_profile: tuple[tuple[int, int], ...], bit: int, held: int) -> tuple[tuple[int, int], ...]:
+    """The profile rows with operator `bit` moved to the row of `held` levels (rows left empty are dropped)."""
+    rows = {levels: holders & ~bit for levels, holders in by_profile}
+    rows[held] = rows.get(held, 0) | bit
+    return tuple(sorted((levels, holders) for levels, holders in rows.items() if holders))
+
+
 @dataclass(frozen=True, slots=True)
 class WaitingIndex:
-    """Waiting calls in service order, with the calls needing each skill as bitsets over their positions.
+    """Waiting calls in their static order, with the calls needing each skill as bitsets over their positions.
 
     A freed operator's candidates, the calls all of whose skills they hold, take a few ANDs and ORs per skill held.
     """
@@ -209,8 +325,10 @@ class WaitingIndex:
             tuple(calls & below | calls >> (at + 1) << at for calls in self.by_count),
         )
 
-    def first_for(self, operator: OperatorView, now: float) -> CallView | None:
-        """The first call in service order the operator is qualified for at `now`, or None."""
+    def first_for(
+        self, operator: OperatorView, now: float, skip: Callable[[CallView], bool] | None = None
+    ) -> CallView | None:
+        """The first call in service rank the operator is qualified for at `now` and `skip` refuses, or None."""
         most = len(self.by_count) - 1  # the most skills any waiting call requires
         # met[j]: the calls at least j + 1 of whose required skills the operator holds (a bit-sliced counter).
         met = [0] * most
@@ -224,10 +342,31 @@ class WaitingIndex:
         for j in range(most):
             candidates |= met[j] & self.by_count[j + 1]
         calls, skills = self.calls, operator.skills
-        while candidates:  # lowest bit first: service order; only the levels are left to check
+        starving_after = STARVING_AFTER_TARGETS
+        best: CallView | None = None
+        best_standing = OVERDUE + 1
+        # Lowest bit first is the static order (priority, then arrival); within the first priority that has a
+        # qualified call, the best standing wins, the earliest arrival within it. A starving call found is final.
+        # The standing is `standing(call, now)` written out: a function call per candidate costs too much here.
+        while candidates:
             low = candidates & -candidates
-            call = calls[low.bit_length() - 1]
-            if holds(skills, call.requires, step_floor(call.steps, now - call.arrived_at)):
-                return call
             candidates ^= low
-        return None
+            call = calls[low.bit_length() - 1]
+            if best_standing <= OVERDUE and call.priority < best.priority:  # type: ignore[union-attr]
+                break
+            wait = now - call.arrived_at
+            target = call.sl_seconds
+            if wait > starving_after * target:
+                rank = STARVING
+            elif wait <= target:
+                rank = IN_TARGET
+            else:
+                rank = OVERDUE
+            if rank >= best_standing or not holds(skills, call.requires, step_floor(call.steps, wait)):
+                continue
+            if skip is not None and skip(call):
+                continue
+            if rank == STARVING:
+                return call
+            best, best_standing = call, rank
+        return best

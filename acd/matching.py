@@ -1,34 +1,42 @@
 """Many routing decisions at once: waiting calls matched to available operators, one call per operator at most.
 
-Calls go in service order; each gets the strategy's best free operator, or one freed by reshuffling earlier picks.
+Calls go in service rank; each gets the strategy's best free operator, or one freed by reshuffling earlier picks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from acd.index import OperatorIndex, WaitingIndex
+from acd.index import OperatorIndex, Reserve, WaitingIndex, service_rank
 from acd.model import CallView, OperatorView
-from acd.strategies import Strategy, closest_match
+from acd.reserve import specialists
+from acd.strategies import Strategy, best_fit
+
+Chooser = Callable[[CallView, int], int]  # (call, bitset of free qualified operators) -> the position to take
 
 
 def assign(
     waiting_calls: Iterable[CallView] | WaitingIndex,
     operators: Iterable[OperatorView] | OperatorIndex,
     now: float,
-    strategy: Strategy = closest_match,
+    strategy: Strategy = best_fit,
+    reserve: Reserve | None = None,
 ) -> list[tuple[str, str]]:
-    """(call_id, sip_user) pairs, in service order: as many calls as can be served at `now`, none left behind.
+    """(call_id, sip_user) pairs, in service rank at `now`: as many calls as can be served, none left behind.
 
     A call with no free qualified operator may take one from an earlier call that another free operator can serve
     (an augmenting path), so the matching is maximum: after it, no remaining available operator qualifies for any
-    remaining call, and a call is never left waiting for a later one in service order that it could have replaced.
+    remaining call, and a call is never left waiting for a later one in service rank that it could have replaced.
+    With a `reserve`, each call prefers spare operators to specialists (acd.reserve), but no call is ever held
+    here: the shell leaves out the calls the reserve holds (acd.routing.ready_to_offer) before asking.
     """
-    calls = waiting_calls if isinstance(waiting_calls, WaitingIndex) else WaitingIndex.build(waiting_calls)
+    waiting = waiting_calls if isinstance(waiting_calls, WaitingIndex) else WaitingIndex.build(waiting_calls)
     ops = operators
     if not isinstance(ops, OperatorIndex) or ops.strategy != strategy:
-        ops = OperatorIndex.build(ops.operators if isinstance(ops, OperatorIndex) else ops, strategy)
-    eligible = [ops.eligible(call, now) for call in calls.calls]
+        ops = OperatorIndex.build(ops.operators if isinstance(ops, OperatorIndex) else ops, strategy, reserve)
+    calls = tuple(sorted(waiting.calls, key=lambda call: service_rank(call, now)))
+    choose = _chooser(ops, now, reserve)
+    eligible = [ops.eligible(call, now) for call in calls]
     taken: list[int] = [-1] * len(eligible)  # operator position per call, -1 while waiting
     holder: dict[int, int] = {}  # call number per operator position
     free, dead = ops.available, 0
@@ -36,24 +44,41 @@ def assign(
         if not free:
             break
         if found & free:
-            position = ops.best(calls.calls[number], now, found & free)
+            position = choose(calls[number], found & free)
             taken[number], holder[position] = position, number
             free &= ~(1 << position)
             # Dead operators stay dead: a path through the one just taken would have reached it while it was free.
             continue
         # Operators reached by a failed search cannot lead to a free one until a path is flipped (Kuhn).
-        used, dead = _augment(number, eligible, calls.calls, ops, now, free, dead, taken, holder)
+        used, dead = _augment(number, eligible, calls, choose, free, dead, taken, holder)
         if used >= 0:
             free &= ~(1 << used)
-    return [(calls.calls[n].call_id, ops.operators[p].sip_user) for n, p in enumerate(taken) if p >= 0]
+    return [(calls[n].call_id, ops.operators[p].sip_user) for n, p in enumerate(taken) if p >= 0]
+
+
+def _chooser(ops: OperatorIndex, now: float, reserve: Reserve | None) -> Chooser:
+    """How a call picks among free qualified operators: the strategy's best, spare operators first with a reserve.
+
+    Who is a specialist is judged once, against the operators available when the batch starts.
+    """
+    if reserve is None:
+        return lambda call, found: ops.best(call, now, found)
+    reserved: dict[str, int] = {}
+
+    def choose(call: CallView, found: int) -> int:
+        if call.queue not in reserved:
+            reserved[call.queue] = specialists(ops, reserve, call.queue, ops.available)
+        spare = found & ~reserved[call.queue]
+        return ops.best(call, now, spare or found)
+
+    return choose
 
 
 def _augment(
     start: int,
     eligible: list[int],
     calls: tuple[CallView, ...],
-    ops: OperatorIndex,
-    now: float,
+    choose: Chooser,
     free: int,
     dead: int,
     taken: list[int],
@@ -70,7 +95,7 @@ def _augment(
         for number in frontier:
             reach = eligible[number] & ~seen
             if reach & free:
-                used = ops.best(calls[number], now, reach & free)
+                used = choose(calls[number], reach & free)
                 _flip(number, used, start, parent, taken, holder)
                 return used, 0
             seen |= reach

@@ -114,7 +114,5 @@ def call_ended(state: OperatorState, call: str, now: float, talk_s: float, wrapu
     """The call they were on ended: after-call work for `wrapup_s`, then available again."""
     if state.on_call != call:
         return withdrawn(state, call, now)
-    after = evolve(
-        state, on_call=None, wrapup_until=now + wrapup_s, talk_s_today=state.talk_s_today + max(talk_s, 0.0)
-    )
+    after = evolve(state, on_call=None, wrapup_until=now + wrapup_s, talk_s_today=state.talk_s_today + max(talk_s, 0.0))
     return evolve(after, idle_since=now + wrapup_s)

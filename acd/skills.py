@@ -55,6 +55,29 @@ def surplus(operator: OperatorView, call: CallView, now: float) -> int:
     return excess(operator.skills, call.requires, step_floor(call.steps, now - call.arrived_at))
 
 
+def levels_held(skills: Mapping[str, int]) -> int:
+    """Every level the operator holds, summed over all their skills: how much of the floor's demand they can meet.
+
+    Best fit routes on it: for one call, fewer levels held means fewer left unused by that call (see strategies).
+    """
+    total = 0
+    for level in skills.values():
+        if level > 0:  # a level of 0 or less is not holding the skill
+            total += level
+    return total
+
+
+def lowest_floor_within_target(steps: tuple[Step, ...], sl_seconds: float) -> int:
+    """The lowest level the widening asks while a call can still be answered within its target (< sl_seconds).
+
+    Qualification only grows as the level asked falls, so whoever holds a queue's skills at this level is everyone
+    who could answer one of its calls in time: the specialist reserve counts those (acd.routing).
+    """
+    floors = [step_floor(steps, 0.0)]
+    floors.extend(step_floor(steps, step.after_s) for step in steps if step.after_s < sl_seconds)
+    return min(floors)
+
+
 def excess(skills: Mapping[str, int], requires: Mapping[str, int], floor: int) -> int:
     """The allocation-free core of `surplus`, for skills known to meet the requirements."""
     total = 0

@@ -40,6 +40,9 @@ class Waiting(Protocol):
     # Any: the engine calls it with its own result type, which satisfies Routed.
     notify: Callable[[Any], None] | None
 
+    @property
+    def assigned(self) -> Routed | None: ...
+
 
 class Arrived(Protocol):
     @property
@@ -89,6 +92,8 @@ async def hold(session: AgiSession, router: CallRouter, waiter: Waiting, clock: 
     uniqueid = session.request.uniqueid
     assigned: asyncio.Future[Routed] = asyncio.get_running_loop().create_future()
     waiter.notify = lambda routed: None if assigned.done() else assigned.set_result(routed)
+    if waiter.assigned is not None:  # given an operator in the very step that queued it
+        return waiter.assigned
     hangup = session.hangup_future()
     plan = router.hold_plan(uniqueid)
     every = plan.announce_every_s or math.inf

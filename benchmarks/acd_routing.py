@@ -1,6 +1,7 @@
 """How many routing decisions a second the pure ACD engine makes on one core: prints one JSON line.
 
-1,000 operators over 50 skills (3-8 each, 30% available) and 200 waiting calls needing 1-3 skills, half with widening.
+1,000 operators over 50 skills (3-8 each, 30% available) and 200 waiting calls needing 1-3 skills, half with widening;
+then the same floor with the specialist reserve on, its calls stamped by 20 queues.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from acd.index import OperatorIndex, WaitingIndex
-from acd.model import CallView, OperatorView, Presence, Step
-from acd.routing import assign, choose_call, choose_operator
+from acd.model import CallView, OperatorView, Presence, QueueRule, Step
+from acd.routing import HELD, Reserve, assign, choose_call, choose_operator, ready_to_offer
 
 SKILLS = [f"skill{n:02d}" for n in range(50)]
 BUSY = (Presence.ON_CALL, Presence.WRAP_UP, Presence.PAUSED, Presence.OFFERED)
 WIDENING = (Step(0, 4), Step(30, 2), Step(90, 1))  # the issue's example: 0-30 s level 4, 30-90 s level 2, then anyone
 NOW = 36_000.0
 ARRIVING, FREED = 997, 991  # prime pool sizes, so the (call, operator) pairs keep changing
+QUEUES = 20
 
 
 @dataclass
@@ -63,6 +65,31 @@ def make_call(rng: random.Random, n: int, arrived_at: float) -> CallView:
     return CallView(
         f"call{n:05d}", "100", "q", requires, arrived_at, rng.choice((0, 0, 0, 1)), steps, rng.choice((20.0, 60.0))
     )
+
+
+@dataclass
+class Site:
+    """The floor again, its calls stamped by a site's queues, so the reserve knows whom to keep for what."""
+
+    reserve: Reserve
+    waiting: list[CallView]
+    arriving: list[CallView]
+
+
+def make_site(seed: int) -> Site:
+    rng = random.Random(seed)
+    rules = [make_queue(rng, n) for n in range(QUEUES)]
+    waiting = [rng.choice(rules).call(f"call{n:05d}", "100", NOW - rng.uniform(0, 180)) for n in range(200)]
+    arriving = [
+        rng.choice(rules).call(f"call{10_000 + n:05d}", "100", NOW - rng.uniform(0, 30)) for n in range(ARRIVING)
+    ]
+    return Site(Reserve.of(rules), waiting, arriving)
+
+
+def make_queue(rng: random.Random, n: int) -> QueueRule:
+    requires = {skill: rng.randint(1, 3) for skill in rng.sample(SKILLS, rng.randint(1, 2))}
+    steps = WIDENING if rng.random() < 0.5 else ()
+    return QueueRule(f"q{n:02d}", requires, steps, rng.choice((0, 0, 0, 1)), rng.choice((20.0, 60.0)))
 
 
 def best_rate(count: int, run: Callable[[], object], repeats: int = 3) -> float:
@@ -129,6 +156,7 @@ def main() -> None:
     ops, calls = OperatorIndex.build(floor.operators), WaitingIndex.build(floor.waiting)
     offer = [choose_operator(floor.arriving[i % ARRIVING], ops, NOW + i % 120) for i in range(rounds)]
     pick = [choose_call(floor.freed[i % FREED], calls, NOW + i % 120) for i in range(rounds)]
+    site = make_site(args.seed)
     figures = {
         "decisions_per_s": round(best_rate(2 * rounds, lambda: mixed(floor, ops, calls, rounds))),
         "mix": "50% choose_operator (arriving call), 50% choose_call (freed operator), indexes built once",
@@ -149,11 +177,35 @@ def main() -> None:
         "build_waiting_index_ms": round(build_calls_ms, 2),
         "assign_batch_ms": round(elapsed_ms(lambda: assign(calls, ops, NOW)), 2),
         "assign_pairs": len(assign(calls, ops, NOW)),
+        **reserve_figures(site, OperatorIndex.build(floor.operators, reserve=site.reserve), rounds),
         "timing": "best of 3 runs, one process pinned to one core",
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
     print(json.dumps(figures))
+
+
+def reserve_figures(site: Site, ops: OperatorIndex, rounds: int) -> dict[str, object]:
+    """The reserve's cost: arriving calls routed with it, and what the shell does on each tick (hold, then assign)."""
+    calls = WaitingIndex.build(site.waiting)
+    ready = ready_to_offer(calls, ops, NOW, site.reserve)
+    offer = [
+        choose_operator(site.arriving[i % ARRIVING], ops, NOW + i % 30, reserve=site.reserve) for i in range(rounds)
+    ]
+    return {
+        "reserve": f"{QUEUES} queues, the index built for them; calls 0-60 s old, so many are before their next step",
+        "reserve_choose_operator_per_s": round(best_rate(rounds, lambda: reserve_all(site, ops, rounds))),
+        "reserve_held_share": round(sum(d.reason == HELD for d in offer) / rounds, 3),
+        "reserve_tick_ms": round(
+            elapsed_ms(lambda: assign(ready_to_offer(calls, ops, NOW, site.reserve), ops, NOW, reserve=site.reserve)), 2
+        ),
+        "reserve_tick_held_calls": len(calls.calls) - len(ready.calls),
+    }
+
+
+def reserve_all(site: Site, ops: OperatorIndex, rounds: int) -> None:
+    for i in range(rounds):
+        choose_operator(site.arriving[i % ARRIVING], ops, NOW + i % 30, reserve=site.reserve)
 
 
 def offer_all(floor: Floor, ops: OperatorIndex, rounds: int) -> None:

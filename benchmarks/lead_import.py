@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -143,6 +144,8 @@ def child(path: Path, url: str) -> None:
 
     engine = make_engine(url)
     upgrade(engine)
+    load_before = os.getloadavg()[0]
+    cpu_before = _cpu_s()
     started = time.perf_counter()
     report = import_leads(engine, path, ImportOptions(campaign="Benchmark", list_name=path.name))
     seconds = time.perf_counter() - started
@@ -156,8 +159,18 @@ def child(path: Path, url: str) -> None:
         "rejected": counts["rejected"],
         "duplicates": counts["duplicates"],
         "file_mb": round(path.stat().st_size / 1e6, 1),
+        # The machine may be shared: CPU seconds (both threads) and the load before the run say how busy it was.
+        "cpu_s": round(_cpu_s() - cpu_before, 2),
+        "load_avg_1min": round(load_before, 2),
     }
     print(json.dumps(figures))
+
+
+def _cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:

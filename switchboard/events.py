@@ -24,6 +24,7 @@ class OperatorAnswered:
     uniqueid: str  # the caller's channel
     at: float
     agent_uniqueid: str = ""  # the operator's channel
+    operator: str = ""  # the SIP user dialed ("" when the dialed channel was not an operator's phone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class OperatorMissed:
     uniqueid: str
     status: str
     at: float
+    operator: str = ""  # the SIP user that was rung
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ class LiveState:
         try:
             pipe = self.redis.pipeline(transaction=True)
             pipe.delete(keys.operators())
-            ops = picture.operator_states()
+            ops = picture.operator_states(now)  # without `now`, everyone who ever wrapped up would stay wrap_up
             if ops:
                 pipe.hset(keys.operators(), mapping=_fields(ops))
             pipe.hset(keys.inbound_counters(), mapping=_fields(picture.counters))

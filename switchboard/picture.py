@@ -46,12 +46,17 @@ class RouteResult:
 
 @dataclass
 class Waiter:
-    """A caller held in a queue; `notify` is called once, with the operator chosen for them."""
+    """A caller held in a queue; `notify` is called once, with the operator chosen for them.
+
+    An operator chosen before the route script set `notify` (in the same step that queued the call) waits in
+    `assigned`, which the script reads first.
+    """
 
     call: CallView
     uniqueid: str
     original_position: int
     notify: Callable[[RouteResult], None] | None = None
+    assigned: RouteResult | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +93,19 @@ class Picture:
         self.offered_at: dict[str, float] = {}  # caller uniqueid -> when the operator's phone started ringing
         self.agent_channels: dict[str, str] = {}  # operator channel uniqueid -> caller uniqueid
         self.original_positions: dict[str, int] = {}
-        self.completed_by_agent: set[str] = set()
-        self.dirty: dict[
-            str, CallRecord
-        ] = {}  # call records changed since the shell last persisted  # caller uniqueids whose operator hung up first
+        self.completed_by_agent: set[str] = set()  # caller uniqueids whose operator hung up first
+        self.dirty: dict[str, CallRecord] = {}  # call records changed since the shell last persisted
+        self.latest = 0.0  # the latest instant seen: the picture's time never goes back
+
+    def _clock(self, at: float) -> float:
+        """`at`, or the latest instant already seen if later: no duration the picture measures is ever negative.
+
+        Events carry Asterisk's timestamps, routes the platform's clock: a hangup that raced its own AGI request
+        is stamped before the route that created its call, and is taken as happening at that route instead.
+        """
+        if at > self.latest:
+            self.latest = at
+        return self.latest
 
     def _keep(self, record: CallRecord) -> None:
         """Every change of a call record goes through here, so the shell persists exactly what changed."""
@@ -113,6 +127,7 @@ class Picture:
         return [name for name, rule in self.rules.items() if holds(skills, rule.requires, _widest(rule.steps))]
 
     def login(self, sip_user: str, now: float, source: str = qlog.MANAGER) -> None:
+        now = self._clock(now)
         state = self.operators[sip_user]
         if not state.logged_in:
             for queue in self.queues_of(sip_user):
@@ -121,6 +136,7 @@ class Picture:
         self.dispatch(now)
 
     def logout(self, sip_user: str, now: float, source: str = qlog.MANAGER) -> None:
+        now = self._clock(now)
         state = self.operators[sip_user]
         if state.logged_in:
             for queue in self.queues_of(sip_user):
@@ -128,19 +144,26 @@ class Picture:
         self._set(ops.logout(state, now), now)
 
     def pause(self, sip_user: str, reason: str, now: float) -> None:
+        now = self._clock(now)
         for queue in self.queues_of(sip_user):
             self.queue_log.append(qlog.pause(now=now, queue=queue, agent=sip_user, reason=reason))
         self._set(ops.pause(self.operators[sip_user], reason, now), now)
 
     def unpause(self, sip_user: str, now: float) -> None:
+        now = self._clock(now)
         for queue in self.queues_of(sip_user):
             self.queue_log.append(qlog.unpause(now=now, queue=queue, agent=sip_user))
         self._set(ops.unpause(self.operators[sip_user], now), now)
         self.dispatch(now)
 
-    def operator_states(self, now: float | None = None) -> dict[str, str]:
-        at = now if now is not None else 0.0
-        return {user: state.presence(at).value for user, state in self.operators.items()}
+    def operator_states(self, now: float) -> dict[str, str]:
+        return {user: state.presence(now).value for user, state in self.operators.items()}
+
+    def restore_session(self, sip_user: str, logged_in: bool, paused_reason: str | None, now: float) -> None:
+        """After a restart: put back a login and a pause the previous process knew, writing no queue_log line."""
+        state = self.operators.get(sip_user)
+        if state is not None:
+            self._set(evolve(state, logged_in=logged_in, paused_reason=paused_reason), now)
 
     # -- calls arriving ------------------------------------------------------------------------
     def route_call(self, uniqueid: str, caller: str, hotline: str, now: float, choice: str = "") -> Arrival:
@@ -148,6 +171,7 @@ class Picture:
 
         `choice` is the menu digit the caller pressed, if the hotline has a menu.
         """
+        now = self._clock(now)
         known = self.calls.get(uniqueid)
         if known is not None and known.outcome is None:
             return self._requeue(known, now)
@@ -183,14 +207,24 @@ class Picture:
         if ringing is not None and ringing.offered_call == record.uniqueid:
             self.offered_at.pop(record.uniqueid, None)
             self._set(ops.withdrawn(ringing, record.uniqueid, now), now)
+            # The withdrawn operator serves the line now, while this call is out of it: a dispatch once it is back
+            # in line could offer it before route_call returns, i.e. before anyone can set its waiter's notify.
+            self.dispatch(now)
         rule = self.rules.get(record.queue or "", NO_QUEUE)
         call = rule.call(record.id, record.hotline or "", record.started_at)
-        arrival = self._offer_or_wait(call, record.uniqueid, self.original_positions.get(record.uniqueid, 1), now)
-        self.dispatch(now)  # an operator withdrawn and not taken serves the next caller
-        return arrival
+        position = self.original_positions.get(record.uniqueid, 1)
+        # Not straight back to the operator who just let it ring out, while anyone else can take it.
+        return self._offer_or_wait(call, record.uniqueid, position, now, skip=record.operator)
 
-    def _offer_or_wait(self, call: CallView, uniqueid: str, position: int, now: float) -> Arrival:
-        decision = choose_operator(call, self.index, now)
+    def _offer_or_wait(
+        self, call: CallView, uniqueid: str, position: int, now: float, skip: str | None = None
+    ) -> Arrival:
+        index = self.index
+        if skip is not None and skip in self.operators:
+            index = index.updated(evolve(self.operators[skip].view(now), presence=Presence.OFFERED))
+        decision = choose_operator(call, index, now)
+        if decision.operator is None and index is not self.index:  # nobody else: back to them after all
+            decision = choose_operator(call, self.index, now)
         if decision.operator is not None:
             return Arrival(result=self._offer(uniqueid, decision.operator, decision.reason, now))
         if not self._anyone_could_serve(call, now):
@@ -257,11 +291,13 @@ class Picture:
             waiter = self.waiting.pop(call_id)
             self.waiting_index = self.waiting_index.removed(call_id)
             result = self._offer(waiter.uniqueid, sip_user, "freed operator", now)
+            waiter.assigned = result
             if waiter.notify is not None:
                 waiter.notify(result)
 
     def tick(self, now: float) -> None:
         """Wrap-ups end and widening steps pass with time alone: refresh those operators, then dispatch."""
+        now = self._clock(now)
         for state in self.operators.values():
             if state.wrapup_until and state.wrapup_until <= now and not self._index_says_available(state, now):
                 self._set(state, now)
@@ -273,6 +309,7 @@ class Picture:
 
     def leave(self, uniqueid: str, now: float, outcome: str = "timeout") -> None:
         """The caller leaves the queue without an operator (max wait reached); a ringing call is the Dial's business."""
+        now = self._clock(now)
         if any(w.uniqueid == uniqueid for w in self.waiting.values()):
             self._finish_waiting(uniqueid, outcome, now)
 
@@ -304,6 +341,7 @@ class Picture:
     # -- events --------------------------------------------------------------------------------
     def apply(self, event: Event) -> CallRecord | None:
         """Fold one event into the picture; returns the call record to persist when one changed."""
+        event = evolve(event, at=self._clock(event.at))
         if isinstance(event, PhoneStateChanged):
             state = self.operators.get(event.sip_user)
             if state is not None:
@@ -327,6 +365,8 @@ class Picture:
     def _answered(self, record: CallRecord, event: OperatorAnswered) -> CallRecord | None:
         user = record.operator or ""
         state = self.operators.get(user)
+        if event.operator and event.operator != user:
+            return None  # about a phone rung earlier for this call: the call has moved on
         if record.answered_at is not None or state is None or state.offered_call != record.uniqueid:
             return None  # late or repeated DialEnd: the first answer stands
         self._set(ops.answered(state, record.uniqueid, event.at), event.at)
@@ -349,6 +389,8 @@ class Picture:
     def _missed(self, record: CallRecord, event: OperatorMissed) -> None:
         user = record.operator or ""
         state = self.operators.get(user)
+        if event.operator and event.operator != user:
+            return  # a late DialEnd for a phone rung earlier: the call is offered to someone else now
         if state is None or state.offered_call != record.uniqueid:
             return
         ringing = event.at - self.offered_at.pop(record.uniqueid, event.at)
@@ -425,6 +467,7 @@ class Picture:
         Only a picture never built adopts the open SQL records (a new process learns its calls there); afterwards
         SQL lags the picture. Calls routed at or after `listed_at` (when the channels were listed) are kept.
         """
+        now = self._clock(now)
         for sip_user, state in self.operators.items():
             self._set(evolve(state, phone_state=phone_states.get(sip_user, "UNAVAILABLE"), offered_call=None), now)
         adopted = set()

@@ -23,7 +23,7 @@ from switchboard.errors import AmiError, StoreError
 from switchboard.live import LiveState
 from switchboard.picture import Arrival, Picture
 from switchboard.privacy import mask_number
-from switchboard.queue_log import QueueLogWriter
+from switchboard.queue_log import QueueLogWriter, read_entries, sessions_from_queue_log
 from switchboard.store.calls import CallRecord, CallStore, make_engine
 
 log = logging.getLogger("switchboard.platform")
@@ -148,6 +148,7 @@ class Platform:
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.to_thread(self.store.create_schema)
+        await asyncio.to_thread(self._restore_sessions)
         await self.agi.start(str(self.site.fastagi.host), self.site.fastagi.port)
         self.ami.add_connect_hook(self._rebuild)
         await self.ami.connect()
@@ -177,6 +178,19 @@ class Platform:
             await asyncio.Event().wait()
         finally:
             await self.stop()
+
+    def _restore_sessions(self) -> None:
+        """Logins and pauses survive a restart: the last ADDMEMBER/REMOVEMEMBER and PAUSE/UNPAUSE per operator in
+        our queue_log say where each one stood (as app_queue's persistentmembers keeps them in astdb)."""
+        path = self.site.queue_log_path
+        if not path.exists():
+            return
+        sessions = sessions_from_queue_log(read_entries(path))
+        now = self.clock()
+        for sip_user, (logged_in, paused_reason) in sessions.items():
+            self.picture.restore_session(sip_user, logged_in, paused_reason, now)
+        if sessions:
+            log.info("restored %d operators' logins and pauses from %s", len(sessions), path)
 
     # -- AMI -----------------------------------------------------------------------------------
     async def _rebuild(self, ami: AmiClient) -> None:

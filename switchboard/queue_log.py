@@ -6,6 +6,7 @@ The lines come from acd.queue_log; this module only owns the file: one write per
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -96,3 +97,19 @@ def read_entries(path: str | os.PathLike[str]) -> list[QueueLogEntry]:
             except QueueLogError as exc:
                 raise QueueLogError(f"{os.fspath(path)}:{number}: {exc}") from exc
     return entries
+
+
+def sessions_from_queue_log(entries: Iterable[QueueLogEntry]) -> dict[str, tuple[bool, str | None]]:
+    """Each operator's last known (logged in, pause reason) from member lines, in file order."""
+    sessions: dict[str, tuple[bool, str | None]] = {}
+    for entry in entries:
+        logged_in, paused = sessions.get(entry.agent, (False, None))
+        if entry.event == "ADDMEMBER":
+            sessions[entry.agent] = (True, paused)
+        elif entry.event == "REMOVEMEMBER":
+            sessions[entry.agent] = (False, None)
+        elif entry.event in ("PAUSE", "PAUSEALL"):
+            sessions[entry.agent] = (logged_in, entry.data[0] if entry.data and entry.data[0] else "paused")
+        elif entry.event in ("UNPAUSE", "UNPAUSEALL"):
+            sessions[entry.agent] = (logged_in, None)
+    return sessions

@@ -44,10 +44,16 @@ class LeadBatch:
 
 def prepare_batch(records: Sequence[Record], header: HeaderMap, region: str) -> LeadBatch:
     """The records of one chunk (after the header) as leads and rejections; blank records are dropped."""
-    cells, lines, rejections = _fit_width(records, header.width)
-    frame = _frame(cells, lines, header.width)
+    frame, rejections = records_frame(records, header.width)
+    batch = prepare_frame(frame, header, region)
+    return LeadBatch(batch.leads, tuple(sorted([*rejections, *batch.rejections], key=lambda r: r.line)))
+
+
+def prepare_frame(frame: pl.DataFrame, header: HeaderMap, region: str) -> LeadBatch:
+    """A frame of raw cells (line, c0 .. c{width-1}) as leads and rejections; blank rows are dropped."""
+    frame = _trimmed(frame, header.width)
     if frame.height == 0:
-        return LeadBatch(pl.DataFrame(schema=LEAD_SCHEMA), tuple(rejections))
+        return LeadBatch(pl.DataFrame(schema=LEAD_SCHEMA), ())
     frame = frame.with_columns(_value_problem(header).alias("problem"))
     frame = _with_phones(frame, header, region)
     frame = frame.with_columns(
@@ -57,16 +63,19 @@ def prepare_batch(records: Sequence[Record], header: HeaderMap, region: str) -> 
         *(_text(header.column(f)).alias(f.value) for f in TEXT_FIELDS),
     )
     frame = _with_consent(frame, header)
-    refused = frame.filter(pl.col("problem").is_not_null())
-    for line, problem in refused.select("line", "problem").iter_rows():
+    rejections = []
+    for line, problem in frame.filter(pl.col("problem").is_not_null()).select("line", "problem").iter_rows():
         reason, _, detail = problem.partition("|")
         rejections.append(Rejection(line, Reason(reason), detail))
     leads = frame.filter(pl.col("problem").is_null()).select(list(LEAD_SCHEMA)).cast(LEAD_SCHEMA)  # type: ignore[arg-type]
     return LeadBatch(leads, tuple(sorted(rejections, key=lambda r: r.line)))
 
 
-def _fit_width(records: Sequence[Record], width: int) -> tuple[list[list[str]], list[int], list[Rejection]]:
-    """Short rows padded (exports drop trailing empty cells); a row with more filled cells than headers refused."""
+def records_frame(records: Sequence[Record], width: int) -> tuple[pl.DataFrame, list[Rejection]]:
+    """Records as a frame of raw cells (line, c0 .. c{width-1}), and the rows with more filled cells than headers.
+
+    Short rows are padded (exports drop trailing empty cells); extra empty cells are dropped.
+    """
     cells: list[list[str]] = []
     lines: list[int] = []
     rejections: list[Rejection] = []
@@ -82,14 +91,14 @@ def _fit_width(records: Sequence[Record], width: int) -> tuple[list[list[str]], 
                 row = row[:width]
         cells.append(row)
         lines.append(line)
-    return cells, lines, rejections
-
-
-def _frame(cells: list[list[str]], lines: list[int], width: int) -> pl.DataFrame:
     columns = list(zip(*cells, strict=True)) if cells else [() for _ in range(width)]
-    data: dict[str, object] = {"line": lines}
+    data: dict[str, object] = {"line": pl.Series(lines, dtype=pl.Int64)}
     data.update({f"c{i}": pl.Series(columns[i], dtype=pl.String) for i in range(width)})
-    frame = pl.DataFrame(data, schema_overrides={"line": pl.Int64})
+    return pl.DataFrame(data), rejections
+
+
+def _trimmed(frame: pl.DataFrame, width: int) -> pl.DataFrame:
+    """Values without surrounding white space, empty ones null; rows with nothing left dropped."""
     trimmed = [pl.col(f"c{i}").str.strip_chars() for i in range(width)]
     frame = frame.with_columns(pl.when(c != "").then(c).alias(f"c{i}") for i, c in enumerate(trimmed))
     return frame.filter(pl.any_horizontal(pl.col(f"c{i}").is_not_null() for i in range(width)))

@@ -37,16 +37,24 @@ class SeenNumbers:
         return np.asarray(found & (at < self.keys.size), dtype=np.bool_)
 
     def with_keys(self, keys: npt.NDArray[np.int64]) -> SeenNumbers:
-        return SeenNumbers(np.union1d(self.keys, keys))
+        """Merged in order, in linear time: re-sorting everything for every batch would grow with the file."""
+        new = np.unique(keys)
+        new = new[~self.contains(new)]
+        return SeenNumbers(np.insert(self.keys, np.searchsorted(self.keys, new), new))
 
 
 @dataclass(frozen=True, slots=True)
 class Sorted:
-    """A batch sorted out: the leads to store, what became of the others, and the numbers seen so far."""
+    """A batch sorted out: the leads to store, what became of the others, and the numbers seen so far.
+
+    `kept` marks the stored rows among the batch's leads; `alternates_changed` says alt_phones lost DNC numbers.
+    """
 
     leads: pl.DataFrame
     counts: ImportCounts
     seen: SeenNumbers
+    kept: npt.NDArray[np.bool_]
+    alternates_changed: bool = False
 
 
 def sort_batch(
@@ -63,32 +71,37 @@ def sort_batch(
     the dedupe window). `dnc`: numbers on the system's or the campaign's do-not-call list.
     """
     leads = batch.leads
-    rejected = len(batch.rejections)
-    on_dnc = leads.get_column("phone_e164").is_in(list(dnc)) if dnc else pl.Series([False] * leads.height)
-    leads, dnc_count = leads.filter(~on_dnc), int(on_dnc.sum())
+    phones = leads.get_column("phone_e164")
+    on_dnc = phones.is_in(list(dnc)).to_numpy() if dnc else np.zeros(leads.height, dtype=np.bool_)
+    eligible = ~on_dnc
     no_consent = 0
     if require_consent:
-        consented = leads.get_column("consent").fill_null(False)
-        leads, no_consent = leads.filter(consented), int((~consented).sum())
-    keys = number_keys(leads.get_column("phone_e164"))
-    first = leads.get_column("phone_e164").is_first_distinct().to_numpy()
-    fresh = first & ~seen.contains(keys)
+        consented = leads.get_column("consent").fill_null(False).to_numpy()
+        no_consent = int((eligible & ~consented).sum())
+        eligible &= consented
+    rows = np.flatnonzero(eligible)
+    candidates = phones.gather(rows)
+    keys = number_keys(candidates)
+    fresh = candidates.is_first_distinct().to_numpy() & ~seen.contains(keys)
     if known:
-        fresh &= ~leads.get_column("phone_e164").is_in(list(known)).to_numpy()
-    kept = leads.filter(pl.Series(fresh))
+        fresh &= ~candidates.is_in(list(known)).to_numpy()
+    kept = np.zeros(leads.height, dtype=np.bool_)
+    kept[rows[fresh]] = True
+    stored = leads.filter(pl.Series(kept))
+    changed = False
     if dnc:
-        kept = _without_dnc_alternates(kept, dnc)
+        stored, changed = _without_dnc_alternates(stored, dnc)
     counts = ImportCounts(
-        imported=kept.height,
-        rejected=rejected,
-        duplicates=leads.height - kept.height,
-        dnc=dnc_count,
+        imported=stored.height,
+        rejected=len(batch.rejections),
+        duplicates=rows.size - stored.height,
+        dnc=int(on_dnc.sum()),
         no_consent=no_consent,
     )
-    return Sorted(kept, counts, seen.with_keys(keys))
+    return Sorted(stored, counts, seen.with_keys(keys), kept, changed)
 
 
-def _without_dnc_alternates(leads: pl.DataFrame, dnc: Collection[str]) -> pl.DataFrame:
+def _without_dnc_alternates(leads: pl.DataFrame, dnc: Collection[str]) -> tuple[pl.DataFrame, bool]:
     """Alternate numbers on a do-not-call list are dropped: the lead stays, that number is never dialled."""
     blocked = set(dnc)
 
@@ -98,7 +111,10 @@ def _without_dnc_alternates(leads: pl.DataFrame, dnc: Collection[str]) -> pl.Dat
         left = [n for n in json.loads(alternates) if n not in blocked]
         return json.dumps(left) if left else None
 
-    if leads.get_column("alt_phones").null_count() == leads.height:
-        return leads
-    cleaned = [keep(a) for a in leads.get_column("alt_phones").to_list()]
-    return leads.with_columns(alt_phones=pl.Series(cleaned, dtype=pl.String))
+    column = leads.get_column("alt_phones")
+    if column.null_count() == leads.height:
+        return leads, False
+    cleaned = pl.Series([keep(a) for a in column.to_list()], dtype=pl.String)
+    if cleaned.equals(column):
+        return leads, False
+    return leads.with_columns(alt_phones=cleaned), True

@@ -43,7 +43,7 @@ def normalise_numbers(values: pl.Series, region: str) -> pl.DataFrame:
     left = [frame.filter(~pl.col("fast")).select("i", "raw"), coded.filter(pl.col("cc").is_null()).select("i", "raw")]
     for (cc,), rows in coded.filter(pl.col("cc").is_not_null()).group_by("cc"):
         decided, unsure = _by_country(rows, str(cc))
-        parts.extend(decided)
+        parts.append(decided)
         left.append(unsure)
     rest = pl.concat(left)
     nothing = {name: pl.lit(None, kind) for name, kind in OUTPUT.items()}
@@ -108,7 +108,7 @@ def _home_codes(rows: pl.DataFrame, region: str) -> pl.DataFrame:
     )
 
 
-def _by_country(rows: pl.DataFrame, cc: str) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+def _by_country(rows: pl.DataFrame, cc: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One calling code's rows: decided (e164 and zones, null e164 when invalid), and those left to phonenumbers."""
     regions = _CC[cc]
     rows = _strip_prefix(rows, "nsn_raw", _meta(regions[0]))
@@ -116,20 +116,19 @@ def _by_country(rows: pl.DataFrame, cc: str) -> tuple[list[pl.DataFrame], pl.Dat
     nsn = pl.col("nsn_raw_stripped")
     rows = rows.filter(~pl.col("nsn_raw_unsure"))
     rows = rows.with_columns(nsn=pl.when(nsn.str.len_bytes().is_between(_MIN_NSN, _MAX_NSN)).then(nsn))
-    rows = rows.with_columns(region=_region_of(pl.col("nsn"), regions))
-    nothing = pl.lit(None, pl.String)
-    unknown = int(PhoneNumberType.UNKNOWN)
-    decided = []
-    for (code,), part in rows.group_by("region"):
-        if code is not None:
-            part = part.with_columns(kind=_number_type(pl.col("nsn"), _meta(str(code))))
-            valid = part.filter(pl.col("kind") != unknown).with_columns(
-                e164=pl.concat_str(pl.lit("+" + cc), pl.col("nsn"))
-            )
-            decided.append(_with_zones(valid, cc).select("i", "e164", "zones", more=nothing))
-            part = part.filter(pl.col("kind") == unknown)
-        decided.append(part.select("i", e164=nothing, zones=nothing, more=nothing))
-    return decided, unsure
+    unknown = pl.lit(int(PhoneNumberType.UNKNOWN))
+    if len(regions) == 1:
+        rows = rows.with_columns(kind=_number_type(pl.col("nsn"), _meta(regions[0])))
+    else:
+        rows = rows.with_columns(region=_region_of(pl.col("nsn"), regions))
+        parts = [rows.filter(pl.col("region").is_null()).with_columns(kind=unknown)]
+        for (code,), part in rows.filter(pl.col("region").is_not_null()).group_by("region"):
+            parts.append(part.with_columns(kind=_number_type(pl.col("nsn"), _meta(str(code)))))
+        rows = pl.concat(parts)
+    valid = pl.col("kind") != unknown
+    rows = rows.with_columns(e164=pl.when(valid).then(pl.concat_str(pl.lit("+" + cc), pl.col("nsn"))))
+    rows = rows.with_columns(zones=pl.when(valid).then(_zones(pl.col("e164"), pl.col("kind"), cc)))
+    return rows.select("i", "e164", "zones", more=pl.lit(None, pl.String)), unsure
 
 
 def _region_of(nsn: pl.Expr, regions: Sequence[str]) -> pl.Expr:
@@ -228,21 +227,17 @@ def _number_type(nsn: pl.Expr, meta: PhoneMetadata) -> pl.Expr:
     return cast(pl.Expr, chain.otherwise(int(PhoneNumberType.UNKNOWN)))
 
 
-def _with_zones(rows: pl.DataFrame, cc: str) -> pl.DataFrame:
+def _zones(e164: pl.Expr, kind: pl.Expr, cc: str) -> pl.Expr:
     """time_zones_for_number: by the longest known prefix for geographic types, else the country's zones."""
     kinds = [int(t) for t in _GEOGRAPHIC]
     if phonenumbers.is_number_type_geographical(PhoneNumberType.MOBILE, int(cc)):
         kinds.append(int(PhoneNumberType.MOBILE))
-    geographic = pl.col("kind").is_in(kinds)
-    other = rows.filter(~geographic).with_columns(zones=pl.lit(_country_zones(cc)))
-    rows = rows.filter(geographic)
-    if rows.height == 0:
-        return other
-    digits = pl.col("e164").str.slice(1)
+    digits = e164.str.slice(1)
     by_prefix = pl.lit(None, pl.String)
     for width, table in _prefix_tables(cc):
         by_prefix = pl.coalesce(by_prefix, digits.str.slice(0, width).replace_strict(table, default=None))
-    return pl.concat([rows.with_columns(zones=by_prefix.fill_null(zones_json(()))), other])
+    country = pl.lit(_country_zones(cc))
+    return pl.when(kind.is_in(kinds)).then(by_prefix.fill_null(pl.lit(zones_json(())))).otherwise(country)
 
 
 @cache

@@ -51,13 +51,13 @@ class _Lines:
             self.replay.extendleft(reversed(again))
 
 
-def delimited_records(lines: Iterable[str], delimiter: str) -> Iterator[Record | Rejection]:
-    """Each record with its starting line (1-based), or a Rejection where the quoting is broken.
+def delimited_records(lines: Iterable[str], delimiter: str, first_line: int = 1) -> Iterator[Record | Rejection]:
+    """Each record with its starting line (`first_line` for the first), or a Rejection where the quoting is broken.
 
     `lines` keep their line endings (a text file opened with newline=""). Blank lines are skipped.
     """
     source = _Lines(lines)
-    base = 0  # lines before the current reader's first line
+    base = first_line - 1  # lines before the current reader's first line
     while True:
         # A new pass over the lines for each reader: the last one may have ended at the end of the file.
         reader = csv.reader(iter(source), delimiter=delimiter, strict=True)

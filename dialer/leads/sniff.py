@@ -45,22 +45,26 @@ def sniff_encoding(sample: bytes, *, complete: bool = False) -> str:
     """UTF-8 (with or without a BOM) or UTF-16 when the bytes say so, else Windows-1251 (Russian Excel's).
 
     `complete` says the sample is the whole file; otherwise its last bytes may cut a character in two.
+    Text that is UTF-8 but for a few damaged bytes stays UTF-8: the reader then names the line of the damage,
+    where guessing Windows-1251 would turn every Cyrillic letter into nonsense.
     """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(sample, final=complete)
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final=complete)
+    damaged = text.count("\ufffd")
+    letters = sum(1 for ch in text if ord(ch) > 127) - damaged
+    if damaged == 0 or letters >= 10 * damaged:
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
     try:
         sample.decode("cp1251")
     except UnicodeDecodeError as exc:
+        if letters:
+            return "utf-8"  # UTF-8 with damage: decoding it names the damaged line
+        line = sample.count(b"\n", 0, exc.start) + 1
         raise LeadDataError(
-            f"the text is neither UTF-8 nor Windows-1251 (byte {exc.start}); name the encoding with --encoding"
+            f"line {line}: the text is neither UTF-8 nor Windows-1251; name the encoding with --encoding"
         ) from None
     return "cp1251"
 
@@ -71,7 +75,11 @@ def decode_sample(sample: bytes, encoding: str) -> str:
     try:
         return str(decoder.decode(sample, final=False))
     except UnicodeDecodeError as exc:
-        raise LeadDataError(f"byte {exc.start} is not valid {encoding}; name the encoding with --encoding") from None
+        line = sample.count(b"\n", 0, exc.start) + 1
+        raise LeadDataError(
+            f"line {line}: byte {exc.start} is not valid {encoding}; save the file as UTF-8 or name its encoding "
+            "with --encoding"
+        ) from None
 
 
 def sniff_delimiter(text: str) -> str:

@@ -20,6 +20,13 @@ def event_time(msg: Mapping[str, str], default: float) -> float:
         return default
 
 
+def dialed_operator(channel: str) -> str:
+    """'PJSIP/op1001-0000002a' -> 'op1001': which phone a DialEnd is about, so a late one is not misapplied."""
+    if not channel.startswith(PJSIP_PREFIX):
+        return ""
+    return channel[len(PJSIP_PREFIX) :].rsplit("-", 1)[0]
+
+
 def translate(msg: Mapping[str, str], now: float) -> Event | None:
     name = msg.get("Event")
     at = event_time(msg, now)
@@ -33,9 +40,10 @@ def translate(msg: Mapping[str, str], now: float) -> Event | None:
         status = msg.get("DialStatus") or ""
         if not uniqueid:
             return None
+        operator = dialed_operator(msg.get("DestChannel") or "")
         if status == "ANSWER":
-            return OperatorAnswered(uniqueid, at, msg.get("DestUniqueid") or "")
-        return OperatorMissed(uniqueid, status, at)
+            return OperatorAnswered(uniqueid, at, msg.get("DestUniqueid") or "", operator)
+        return OperatorMissed(uniqueid, status, at, operator)
     if name == "Hangup":
         try:
             cause = int(msg.get("Cause") or 0)

@@ -63,7 +63,7 @@ class PostgresProcess:
         if self.datadir is None:
             return
         try:
-            self._run("pg_ctl", "stop", "-D", str(self.datadir), "-m", "fast", "-w", check=False)
+            self._run("pg_ctl", "stop", "-D", str(self.datadir), "-m", "immediate", "-w", check=False)
         finally:
             shutil.rmtree(self.datadir, ignore_errors=True)
             self.datadir = None

@@ -5,9 +5,8 @@ A DNC file is often one number a line with no header; a file with headers has it
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,10 @@ from dialer.leads.headers import HeaderMap, map_headers
 from dialer.leads.model import Reason, Rejection
 from dialer.leads.phones import check_region, is_phone, normalise_cell
 from dialer.leads.phones_bulk import normalise_numbers
-from dialer.leads.records import Record
 from switchboard.errors import LeadFileError, StoreError
-from switchboard.leads.files import open_lead_file
+from switchboard.leads.files import LeadFile, open_lead_file
 from switchboard.store.dnc import DncAdded, add_numbers
 from switchboard.store.leads import ensure_campaign
-
-CHUNK_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,25 +69,16 @@ def import_dnc(
     started = time.perf_counter()
     region = _region(region)
     source = open_lead_file(path, encoding)
-    records = source.records()
-    header, first = _header(records, region, path)
+    header, header_line = _header(source, region)
     numbers: list[str] = []
     errors: list[Rejection] = []
     rows = 0
-    chunk: list[Record] = []
-    for item in itertools.chain(first, records, [None]):
-        if isinstance(item, Rejection):
-            errors.append(item)
-            rows += 1
-            continue
-        if item is not None:
-            chunk.append(item)
-        if chunk and (item is None or len(chunk) >= CHUNK_ROWS):
-            found, refused = _numbers(chunk, header, region)
-            numbers.extend(found)
-            errors.extend(refused)
-            rows += len(chunk)
-            chunk = []
+    for frame, refused in source.chunks(header.width, header_line=header_line):
+        found, blank, invalid = _numbers(frame, header, region)
+        numbers.extend(found)
+        errors.extend(refused)
+        errors.extend(invalid)
+        rows += frame.height - blank + len(refused)
 
     def store(conn: Connection, now: float) -> DncAdded:
         campaign_id = _campaign_id(conn, campaign, now)
@@ -110,31 +97,35 @@ def _region(region: str) -> str:
         raise LeadFileError(str(exc)) from None
 
 
-def _header(records: Iterator[Record | Rejection], region: str, path: Path) -> tuple[HeaderMap, list[Record]]:
-    for item in records:
-        if isinstance(item, Rejection):
-            raise LeadFileError(f"{path.name}: line {item.line}: the first row has {item.message}")
-        try:
-            header = map_headers(item[1], is_phone=lambda c: is_phone(c, region), line=item[0])
-        except ValueError as exc:
-            raise LeadFileError(f"{path.name}: {exc}") from None
-        return header, ([] if header.has_header else [item])
-    raise LeadFileError(f"{path.name}: the file holds no rows")
+def _header(source: LeadFile, region: str) -> tuple[HeaderMap, int | None]:
+    first = source.first_record()
+    if first is None:
+        raise LeadFileError(f"{source.path.name}: the file holds no rows")
+    if isinstance(first, Rejection):
+        raise LeadFileError(f"{source.path.name}: line {first.line}: the first row has {first.message}")
+    try:
+        header = map_headers(first[1], is_phone=lambda c: is_phone(c, region), line=first[0])
+    except ValueError as exc:
+        raise LeadFileError(f"{source.path.name}: {exc}") from None
+    return header, (first[0] if header.has_header else None)
 
 
-def _numbers(chunk: list[Record], header: HeaderMap, region: str) -> tuple[list[str], list[Rejection]]:
-    """Every valid number in the phone columns of a chunk, and the rows that have none."""
-    lines = pl.Series([line for line, _ in chunk], dtype=pl.Int64)
-    found = pl.DataFrame({"line": lines})
-    for k, column in enumerate(header.phones):
-        cells = pl.Series([cells[column.index].strip() if column.index < len(cells) else "" for _, cells in chunk])
-        parsed = normalise_numbers(cells, region)
+def _numbers(frame: pl.DataFrame, header: HeaderMap, region: str) -> tuple[list[str], int, list[Rejection]]:
+    """Every valid number in the phone columns, the blank rows, and the rows with no valid number."""
+    columns = [f"c{c.index}" for c in header.phones]
+    cells = frame.select("line", *(pl.col(c).str.strip_chars().replace("", None) for c in columns))
+    blank = cells.filter(pl.all_horizontal(pl.col(c).is_null() for c in columns)).height
+    found = cells.select("line")
+    for k, column in enumerate(columns):
+        parsed = normalise_numbers(cells.get_column(column), region)
         more = parsed.get_column("more").fill_null("[]").str.json_decode(pl.List(pl.String))
         found = found.with_columns(pl.concat_list(parsed.get_column("e164"), more).alias(f"n{k}"))
     every = found.select("line", numbers=pl.concat_list(pl.exclude("line")).list.drop_nulls())
-    empty = every.filter(every.get_column("numbers").list.len() == 0)
-    refused = [Rejection(line, Reason.INVALID_NUMBER, "no valid number in the phone columns") for line in empty["line"]]
-    return every.get_column("numbers").explode().drop_nulls().unique(maintain_order=True).to_list(), refused
+    filled = pl.any_horizontal(pl.col(c).is_not_null() for c in columns)
+    empty = every.filter((every.get_column("numbers").list.len() == 0) & cells.select(filled).to_series())
+    detail = "no valid number in the phone columns"
+    refused = [Rejection(line, Reason.INVALID_NUMBER, detail) for line in empty.get_column("line").to_list()]
+    return every.get_column("numbers").explode().drop_nulls().unique(maintain_order=True).to_list(), blank, refused
 
 
 def _campaign_id(conn: Connection, campaign: str | None, now: float) -> int | None:

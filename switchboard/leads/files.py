@@ -1,28 +1,40 @@
 """Opening a lead file: XLSX through openpyxl, delimited text through the sniffed encoding and delimiter.
 
-The records come with the line (or spreadsheet row) where each starts; bytes read so far drive a progress bar.
+Text is read in blocks that polars parses at once (dialer.leads.fast_csv); from the first block it will not take
+(odd quoting, bare CR ...) to the end, the csv module reads on. Either way each row carries the line it starts on.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+import polars as pl
+
+from dialer.leads.batch import records_frame
+from dialer.leads.fast_csv import read_block
 from dialer.leads.model import LeadDataError, Rejection
 from dialer.leads.records import Record, cell_text, delimited_records
 from dialer.leads.sniff import SAMPLE_BYTES, FileKind, decode_sample, file_kind, sniff_delimiter, sniff_encoding
 from switchboard.errors import LeadFileError
 
+BLOCK_BYTES = 8 << 20  # about 80,000 rows of a typical list: one batch
+CHUNK_ROWS = 100_000  # rows per batch when the csv module or openpyxl reads
+_FAST_ENCODINGS = ("utf-8", "utf-8-sig", "cp1251")  # polars reads UTF-8; Windows-1251 is recoded a block at a time
+Chunk = tuple[pl.DataFrame, list[Rejection]]  # raw cells (line, c0 ..), and the rows refused while reading
+
 
 @dataclass
 class LeadFile:
-    """An opened lead file: what it is, and its records in order."""
+    """An opened lead file: what it is, its first record, and its rows in chunks."""
 
     path: Path
     kind: FileKind
@@ -39,29 +51,87 @@ class LeadFile:
             return self._rows_read, max(self._rows_total, self._rows_read)
         return (self._stream.tell() if self._stream and not self._stream.closed else self.size), self.size
 
-    def records(self) -> Iterator[Record | Rejection]:
+    def first_record(self) -> Record | Rejection | None:
+        """The first non-blank record (the header, or the first lead of a file without one)."""
         if self.kind is FileKind.XLSX:
-            yield from self._xlsx_records()
-        else:
-            yield from self._text_records()
+            return next(self._xlsx_records(), None)
+        assert self.encoding and self.delimiter
+        with self.path.open("rb") as raw:
+            sample = decode_sample(raw.read(SAMPLE_BYTES), self.encoding)
+        return next(delimited_records(io.StringIO(sample, newline=""), self.delimiter), None)
 
-    def _text_records(self) -> Iterator[Record | Rejection]:
+    def chunks(self, width: int, *, header_line: int | None) -> Iterator[Chunk]:
+        """The file's rows, `width` cells each, but the header's (the record starting on `header_line`)."""
+        if self.kind is FileKind.XLSX:
+            items = (item for item in self._xlsx_records() if item[0] != header_line)
+            yield from _record_chunks(items, width)
+        else:
+            yield from self._text_chunks(width, header_line)
+
+    def _text_chunks(self, width: int, header_line: int | None) -> Iterator[Chunk]:
         assert self.encoding and self.delimiter
         with self.path.open("rb") as raw:
             self._stream = raw
-            text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
-            line = 0
-            try:
-                for item in delimited_records(text, self.delimiter):
-                    line = item.line if isinstance(item, Rejection) else item[0]
-                    yield item
-            except UnicodeDecodeError as exc:
-                raise LeadFileError(
-                    f"{self.path.name}: after line {line}: bytes that are not {self.encoding} "
-                    f"({exc.reason}); save the file as UTF-8 or name its encoding with --encoding"
-                ) from None
+            offset = 3 if self.encoding == "utf-8-sig" and raw.read(3) == codecs.BOM_UTF8 else 0
+            raw.seek(offset)
+            line, pending, want = 1, b"", BLOCK_BYTES
+            while self.encoding in _FAST_ENCODINGS:
+                data = pending + raw.read(want)
+                final = raw.tell() >= self.size
+                utf8 = self._utf8(data)
+                block = None if utf8 is None else read_block(utf8, self.delimiter, width, line, final=final)
+                if utf8 is None or block is None:
+                    break
+                if block.consumed == 0 and not final:
+                    pending, want = data, want * 2  # a record longer than the block: read more
+                    continue
+                frame = block.frame
+                if header_line is not None and line <= header_line:
+                    frame = frame.filter(pl.col("line") != header_line)
+                used = self._source_bytes(utf8, block.consumed)
+                line, offset, pending, want = line + block.lines, offset + used, data[used:], BLOCK_BYTES
+                if frame.height:
+                    yield frame, []
+                if final and not pending:
+                    return
+            yield from self._csv_module_chunks(raw, offset, line, width, header_line)
 
-    def _xlsx_records(self) -> Iterator[Record | Rejection]:
+    def _utf8(self, data: bytes) -> bytes | None:
+        """The block as UTF-8 (None: it holds a byte the encoding lacks, and the csv module will say where)."""
+        if self.encoding != "cp1251":
+            return data
+        try:
+            return data.decode("cp1251").encode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def _source_bytes(self, utf8: bytes, consumed: int) -> int:
+        """How many bytes of the file `consumed` bytes of the UTF-8 block stand for (one a character in cp1251)."""
+        if self.encoding != "cp1251":
+            return consumed
+        recoded = np.frombuffer(utf8, dtype=np.uint8, count=consumed)
+        return int(np.count_nonzero((recoded & 0xC0) != 0x80))
+
+    def _csv_module_chunks(
+        self, raw: BinaryIO, offset: int, line: int, width: int, header_line: int | None
+    ) -> Iterator[Chunk]:
+        assert self.encoding and self.delimiter
+        raw.seek(offset)
+        encoding = "utf-8" if self.encoding == "utf-8-sig" and offset > 0 else self.encoding
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        records = delimited_records(text, self.delimiter, first_line=line)
+        items = (item for item in records if isinstance(item, Rejection) or item[0] != header_line)
+        try:
+            yield from _record_chunks(items, width)
+        except UnicodeDecodeError as exc:
+            raise LeadFileError(
+                f"{self.path.name}: bytes that are not {self.encoding} ({exc.reason}) after line {line}; "
+                "save the file as UTF-8 or name its encoding with --encoding"
+            ) from None
+        finally:
+            text.detach()
+
+    def _xlsx_records(self) -> Iterator[Record]:
         import openpyxl
 
         try:
@@ -80,6 +150,19 @@ class LeadFile:
                     yield (number, cells)
         finally:
             book.close()
+
+
+def _record_chunks(items: Iterable[Record | Rejection], width: int) -> Iterator[Chunk]:
+    """Records as frames of CHUNK_ROWS, with the broken ones (and rows with too many cells) as rejections."""
+    items = iter(items)
+    while True:
+        batch = list(itertools.islice(items, CHUNK_ROWS))
+        if not batch:
+            return
+        records = [item for item in batch if not isinstance(item, Rejection)]
+        refused = [item for item in batch if isinstance(item, Rejection)]
+        frame, too_wide = records_frame(records, width)
+        yield frame, refused + too_wide
 
 
 def open_lead_file(path: Path, encoding: str | None = None) -> LeadFile:
@@ -106,8 +189,8 @@ def open_lead_file(path: Path, encoding: str | None = None) -> LeadFile:
 
 def _known_encoding(name: str) -> str:
     try:
-        codecs.lookup(name)
+        found = codecs.lookup(name).name
     except LookupError:
         raise LeadDataError(f"--encoding {name!r}: not an encoding Python knows (e.g. utf-8, cp1251)") from None
     # A BOM is never a cell: 'utf-8' given by hand still reads past one.
-    return "utf-8-sig" if codecs.lookup(name).name == "utf-8" else name
+    return "utf-8-sig" if found == "utf-8" else found

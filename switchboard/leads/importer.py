@@ -5,31 +5,32 @@ Everything is read and checked before the commit: an import stopped at any point
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import polars as pl
 from sqlalchemy.engine import Engine
 
-from dialer.leads.batch import prepare_batch
+from dialer.leads.batch import LeadBatch, prepare_frame
 from dialer.leads.classify import SeenNumbers, sort_batch
 from dialer.leads.headers import HeaderMap, map_headers
 from dialer.leads.model import Field, ImportCounts, LeadDataError, Rejection
 from dialer.leads.phones import check_region, is_phone
-from dialer.leads.records import Record
 from switchboard.errors import LeadFileError
 from switchboard.leads.files import LeadFile, open_lead_file
-from switchboard.store.leads import ImportTarget, LeadStore
+from switchboard.store.leads import ImportTarget, ImportWriter, LeadStore, bind_values
 
 log = logging.getLogger("switchboard.leads")
-CHUNK_ROWS = 100_000
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,6 @@ class ImportOptions:
     encoding: str | None = None
     dedupe_days: int | None = None
     require_consent: bool = False
-    chunk_rows: int = CHUNK_ROWS
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,50 +81,103 @@ def import_leads(
     started = time.perf_counter()
     region = _checked(lambda: check_region(options.region))
     source = open_lead_file(path, options.encoding)
-    records = source.records()
-    header, first_rows = _header(records, options, source)
+    header, header_line = _header(source, options.mapping, region)
     target = ImportTarget(
         campaign=_name(options.campaign, "--campaign", 100),
         list_name=_name(options.list_name or path.name, "--list", 200),
         file_name=path.name,
-        file_sha256=_sha256(path),
+        file_sha256=None,  # filled in at the end: hashed meanwhile in a thread of its own
         require_consent=options.require_consent,
         dedupe_days=options.dedupe_days,
         options={"region": region, "encoding": source.encoding, "delimiter": source.delimiter},
     )
     counts, errors = ImportCounts(), []
-    gc_was_on = gc.isenabled()
-    gc.disable()  # millions of small objects: the collector would rescan them all, for nothing to free
-    try:
-        with LeadStore(engine).importing(target, clock()) as writer:
-            seen = SeenNumbers()
-            for chunk, refused in _chunks(itertools.chain(first_rows, records), options.chunk_rows):
-                batch = prepare_batch(chunk, header, region)
-                numbers = batch.leads.get_column("phone_e164")
-                result = sort_batch(
-                    batch,
-                    seen=seen,
-                    known=writer.known(numbers),
-                    dnc=writer.dnc.blocked(numbers),
-                    require_consent=writer.require_consent,
-                )
-                writer.insert(result.leads)
-                seen = result.seen
-                counts += result.counts + ImportCounts(rejected=len(refused))
-                errors.extend(refused)
-                errors.extend(batch.rejections)
-                if progress is not None:
-                    progress(*source.position())
-            writer.finish(counts, clock())
-    finally:
-        if gc_was_on:
-            gc.enable()
+    digest = _Digest(path)
+    with LeadStore(engine).importing(target, clock()) as writer:
+        seen = SeenNumbers()
+        chunks = source.chunks(header.width, header_line=header_line)
+        prepared = (
+            (*_prepared(frame, header, region, writer), refused, source.position()) for frame, refused in chunks
+        )
+        for batch, values, refused, position in in_background(prepared):
+            numbers = batch.leads.get_column("phone_e164")
+            result = sort_batch(
+                batch,
+                seen=seen,
+                known=writer.known(numbers),
+                dnc=writer.dnc.blocked(numbers),
+                require_consent=writer.require_consent,
+            )
+            if values is not None and not result.alternates_changed:
+                values = {name: list(itertools.compress(column, result.kept)) for name, column in values.items()}
+            else:
+                values = None
+            writer.insert(result.leads, values)
+            seen = result.seen
+            counts += result.counts + ImportCounts(rejected=len(refused))
+            errors.extend(refused)
+            errors.extend(batch.rejections)
+            if progress is not None:
+                progress(*position)
+        writer.finish(counts, clock(), file_sha256=digest.result())
     seconds = time.perf_counter() - started
     log.info(
         "%s: %d rows, %d imported into %r in %.1f s", path.name, counts.rows, counts.imported, target.campaign, seconds
     )
     errors.sort(key=lambda e: e.line)
     return ImportReport(counts, tuple(errors), seconds, target.campaign, target.list_name)
+
+
+def _prepared(
+    frame: pl.DataFrame, header: HeaderMap, region: str, writer: ImportWriter
+) -> tuple[LeadBatch, dict[str, list[Any]] | None]:
+    """A chunk as leads sorted by number, and (for SQLite) their values as Python lists, made in the worker thread."""
+    batch = prepare_frame(frame, header, region)
+    ordered = LeadBatch(batch.leads.sort("phone_e164", maintain_order=True), batch.rejections)
+    return ordered, (bind_values(ordered.leads) if writer.binds_values else None)
+
+
+def in_background(items: Iterator[T], ahead: int = 1) -> Iterator[T]:
+    """`items` made by a thread of their own, `ahead` in advance: reading and preparing the next batch
+    (polars and numpy, which let go of the GIL) while this thread writes the last one to the database.
+
+    An error in the thread is raised here; stopping early (an error here) stops the thread at its next item.
+    """
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not _offer(handoff, ("item", item), stop):
+                    return
+            _offer(handoff, ("done", None), stop)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            _offer(handoff, ("error", exc), stop)
+
+    worker = threading.Thread(target=make, name="lead-batches", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _offer(handoff: queue.Queue[tuple[str, Any]], item: tuple[str, Any], stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            handoff.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _checked(step: Callable[[], Any]) -> Any:
@@ -141,43 +194,38 @@ def _name(value: str, option: str, longest: int) -> str:
     return name
 
 
-def _header(
-    records: Iterator[Record | Rejection], options: ImportOptions, source: LeadFile
-) -> tuple[HeaderMap, list[Record]]:
-    """The header map from the first record; a file without a header gives that record back as a lead."""
-    first = next(records, None)
+def _header(source: LeadFile, mapping: Mapping[str, Field] | None, region: str) -> tuple[HeaderMap, int | None]:
+    """The header map from the first record, and its line (None: the file has no header, that record is a lead)."""
+    first = source.first_record()
     if first is None:
         raise LeadFileError(f"{source.path.name}: the file holds no rows")
     if isinstance(first, Rejection):
         raise LeadFileError(f"{source.path.name}: line {first.line}: the header row has {first.message}")
     line, cells = first
-    region = check_region(options.region)
     try:
-        header = map_headers(cells, options.mapping, is_phone=lambda c: is_phone(c, region), line=line)
+        header = map_headers(cells, mapping, is_phone=lambda c: is_phone(c, region), line=line)
     except LeadDataError as exc:
         raise LeadFileError(f"{source.path.name}: {exc}") from None
-    return header, ([] if header.has_header else [first])
+    return header, (line if header.has_header else None)
 
 
-def _chunks(items: Iterator[Record | Rejection], size: int) -> Iterator[tuple[list[Record], list[Rejection]]]:
-    """Records in lists of `size`, with the rejections (broken quoting) met on the way."""
-    chunk: list[Record] = []
-    refused: list[Rejection] = []
-    for item in items:
-        if isinstance(item, Rejection):
-            refused.append(item)
-            continue
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk, refused
-            chunk, refused = [], []
-    if chunk or refused:
-        yield chunk, refused
+class _Digest:
+    """The file's SHA-256 for the import record, computed beside the import (hashlib lets go of the GIL)."""
 
+    def __init__(self, path: Path) -> None:
+        self._digest = hashlib.sha256()
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="lead-file-sha256", daemon=True)
+        self._thread.start()
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as raw:
-        for block in iter(lambda: raw.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    def _run(self, path: Path) -> None:
+        try:
+            with path.open("rb") as raw:
+                for block in iter(lambda: raw.read(1 << 20), b""):
+                    self._digest.update(block)
+        except OSError as exc:
+            self._error = exc
+
+    def result(self) -> str | None:
+        self._thread.join()
+        return None if self._error else self._digest.hexdigest()

@@ -8,13 +8,14 @@ in the one transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from dialer.leads.batch import LEAD_SCHEMA
@@ -25,6 +26,7 @@ from switchboard.store.schema import campaigns, lead_imports, lead_lists, leads
 
 log = logging.getLogger("switchboard.store.leads")
 _PROBE = 5000  # numbers per dedupe query: well under every database's limit on bound values
+_ANALYZE_AFTER = 10_000  # rows
 _IMPORT_CACHE_KIB = 65536  # SQLite's page cache for the import's connection, for the index pages it touches
 
 
@@ -65,6 +67,9 @@ class ImportWriter:
             conn.execute(sa.select(leads.c.id).where(leads.c.campaign_id == campaign.id).limit(1)).first() is not None
         )
         self._since: float | None = None
+        self.inserted = 0
+        # SQLite takes the rows as Python values; PostgreSQL takes the frame itself (COPY).
+        self.binds_values = conn.dialect.name == "sqlite" and not __import__("os").environ.get("AB_OLD")
 
     def dedupe_since(self, days: int | None) -> None:
         """Also count as duplicates the numbers any campaign got in the last `days` days."""
@@ -78,20 +83,26 @@ class ImportWriter:
         scope = leads.c.campaign_id == self.campaign.id
         if self._since is not None:
             scope = sa.or_(scope, leads.c.created_at >= self._since)
-        query = sa.select(phone).where(phone.in_(sa.bindparam("numbers", expanding=True)), scope)
+        if self.conn.dialect.name == "postgresql":
+            # One array parameter: PostgreSQL then probes the unique index even before the table has statistics.
+            wanted = phone == sa.any_(sa.bindparam("numbers", type_=postgresql.ARRAY(sa.String)))
+        else:
+            wanted = phone.in_(sa.bindparam("numbers", expanding=True))
+        query = sa.select(phone).where(wanted, scope)
         values = numbers.unique().to_list()
         found: set[str] = set()
         for start in range(0, len(values), _PROBE):
             found.update(self.conn.execute(query, {"numbers": values[start : start + _PROBE]}).scalars())
         return found
 
-    def insert(self, frame: pl.DataFrame) -> None:
-        """The leads of a prepared, sorted batch (LEAD_SCHEMA columns), in this import's transaction."""
+    def insert(self, frame: pl.DataFrame, values: Mapping[str, list[Any]] | None = None) -> None:
+        """The leads of a prepared, sorted batch (LEAD_SCHEMA columns), in this import's transaction.
+
+        `values`: the frame's columns already as Python lists (see `bind_values`), made beforehand in another thread.
+        """
         if frame.height == 0:
             return
-        frame = frame.rename({"line": "source_line"})
-        # Columns empty in the whole batch are left to their defaults: fewer values to bind per row.
-        columns = [c for c in frame.columns if frame.get_column(c).null_count() < frame.height]
+        self.inserted += frame.height
         fixed = {
             "campaign_id": self.campaign.id,
             "list_id": self.list_id,
@@ -101,20 +112,21 @@ class ImportWriter:
             "created_at": self.now,
         }
         dialect = self.conn.dialect.name
-        driver = self.conn.dialect.driver
         if dialect == "sqlite":
-            _insert_sqlite(self.conn, frame.select(columns), fixed)
-        elif dialect == "postgresql" and driver == "psycopg":
-            _copy_postgres(self.conn, frame.select(columns), fixed)
+            _insert_sqlite(self.conn, values if values is not None else bind_values(frame), fixed)
+            return
+        frame = _bound(frame)
+        if dialect == "postgresql" and self.conn.dialect.driver == "psycopg":
+            _copy_postgres(self.conn, frame, fixed)
         else:
-            rows = [{**fixed, **row} for row in frame.select(columns).iter_rows(named=True)]
-            self.conn.execute(leads.insert(), rows)
+            self.conn.execute(leads.insert(), [{**fixed, **row} for row in frame.iter_rows(named=True)])
 
-    def finish(self, counts: ImportCounts, finished_at: float) -> None:
+    def finish(self, counts: ImportCounts, finished_at: float, *, file_sha256: str | None = None) -> None:
         self.conn.execute(
             lead_imports.update()
             .where(lead_imports.c.id == self.import_id)
             .values(
+                file_sha256=file_sha256,
                 finished_at=finished_at,
                 rows=counts.rows,
                 imported=counts.imported,
@@ -148,6 +160,7 @@ class LeadStore:
                     writer.dedupe_since(dedupe_days)
                     yield writer
                     conn.commit()
+                    _refresh_statistics(conn, writer.inserted)
                 except BaseException:
                     conn.rollback()
                     raise
@@ -225,19 +238,39 @@ def _begin_import(conn: Connection) -> Any:
     return lambda: raw.execute(f"PRAGMA cache_size={int(before)}")
 
 
-def _insert_sqlite(conn: Connection, frame: pl.DataFrame, fixed: dict[str, Any]) -> None:
+def _refresh_statistics(conn: Connection, inserted: int) -> None:
+    """After a big import PostgreSQL's planner needs fresh statistics (autovacuum comes later) to use the indexes."""
+    if conn.dialect.name == "postgresql" and inserted >= _ANALYZE_AFTER:
+        conn.exec_driver_sql("ANALYZE leads")
+        conn.commit()
+
+
+def bind_values(frame: pl.DataFrame) -> dict[str, list[Any]]:
+    """A batch's columns as Python lists for executemany, leaving out the columns empty in the whole batch.
+
+    Sort the batch by number first: the unique index is then written front to back instead of at random.
+    """
+    bound = _bound(frame)
+    return {column: bound.get_column(column).to_list() for column in bound.columns}
+
+
+def _bound(frame: pl.DataFrame) -> pl.DataFrame:
+    """The leads columns worth sending: all-empty ones are left to their defaults (fewer values to bind)."""
+    frame = frame.rename({"line": "source_line"})
+    return frame.select(c for c in frame.columns if frame.get_column(c).null_count() < frame.height)
+
+
+def _insert_sqlite(conn: Connection, values: Mapping[str, list[Any]], fixed: dict[str, Any]) -> None:
     """executemany on the driver's own connection, inside SQLAlchemy's transaction: about 3x SQLAlchemy's speed.
 
     The fixed values are ours (integers, a float, a word), so they are written into the statement itself.
     """
-    names = [*fixed, *frame.columns]
+    names = [*fixed, *values]
     literals = [_literal(v) for v in fixed.values()]
-    sql = f"INSERT INTO leads ({', '.join(names)}) VALUES ({', '.join([*literals, *('?' * frame.width)])})"
+    sql = f"INSERT INTO leads ({', '.join(names)}) VALUES ({', '.join([*literals, *('?' * len(values))])})"
     raw = conn.connection.driver_connection
     assert raw is not None
-    # Sorted by number, the unique index is written front to back instead of at random.
-    frame = frame.sort("phone_e164")
-    raw.executemany(sql, zip(*(frame.get_column(c).to_list() for c in frame.columns), strict=True))
+    raw.executemany(sql, zip(*values.values(), strict=True))
 
 
 def _literal(value: object) -> str:

@@ -1,27 +1,33 @@
-"""Skills routing: qualified at that moment (widening), closest match, the freed operator's pick, batch assignment."""
+"""Skills routing: qualified at that moment (widening), best fit, service rank, specialist reserve, batch assignment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acd.index import OperatorIndex, WaitingIndex, service_order
-from acd.model import CallView, MissPolicy, OperatorView, Presence, QueueRule, Step
+from acd.index import STARVING, OperatorIndex, WaitingIndex, service_order, service_rank, standing
+from acd.model import CallView, Decision, MissPolicy, OperatorView, Presence, QueueRule, Step
 from acd.routing import (
+    HELD,
+    Reserve,
     assign,
     choose_call,
     choose_operator,
+    closest_match,
+    held,
     is_qualified,
     least_occupied,
     longest_idle,
+    ready_to_offer,
     required_levels,
     round_robin,
     should_pause,
 )
-from acd.skills import surplus
+from acd.skills import holds, levels_held, step_floor, surplus
 from acd.strategies import STRATEGIES, Strategy
 
 SKILLS = ["tax", "accounting", "english"]
@@ -60,6 +66,56 @@ widened_calls = st.builds(
 waiting = st.lists(widened_calls, max_size=10, unique_by=lambda call: call.call_id)
 strategies = st.sampled_from(list(STRATEGIES.values()))
 nows = st.integers(0, 400).map(float)
+rules = st.builds(
+    QueueRule,
+    name=st.sampled_from(["sales", "support", "vip", "tax"]),
+    requires=needs,
+    steps=steps,
+    sl_seconds=st.sampled_from([10.0, 20.0, 60.0]),
+)
+
+
+@st.composite
+def any_floors(draw: st.DrawFn) -> tuple[list[QueueRule], list[CallView], list[OperatorView], float]:
+    """Queues, calls stamped by them (so the reserve knows every call's queue), operators and a moment."""
+    queues = draw(st.lists(rules, min_size=1, max_size=4, unique_by=lambda rule: rule.name))
+    stamped = [
+        draw(st.sampled_from(queues)).call(f"c{n:02d}", "100", draw(times)) for n in range(draw(st.integers(0, 8)))
+    ]
+    return queues, stamped, draw(operators), draw(nows)
+
+
+@st.composite
+def contested_floors(draw: st.DrawFn) -> tuple[list[QueueRule], list[CallView], list[OperatorView], float]:
+    """The reserve's case, then shaken: a general queue widening before its target, a harder queue, a senior able
+    to answer both, a junior the widening lets in later, other operators (some may cover the harder queue too)."""
+    high = draw(st.integers(2, 5))
+    low = draw(st.integers(1, high - 1))
+    general = QueueRule(
+        "general",
+        {"tax": 1},
+        (Step(0, high), Step(draw(st.integers(1, 25)), low)),
+        sl_seconds=draw(st.sampled_from([20.0, 60.0])),
+    )
+    hard = draw(st.sampled_from([{"tax": 4}, {"english": 2}, {"tax": 3, "english": 2}]))
+    harder = QueueRule(draw(st.sampled_from(["advanced", "english"])), hard, draw(steps), sl_seconds=30.0)
+    queues = [general, harder, *draw(st.lists(rules, max_size=1))]
+    senior = {"tax": draw(st.integers(max(high, 4), 5)), "english": draw(st.integers(2, 5))}
+    junior = {"tax": draw(st.integers(low, high - 1))}
+    team = [
+        OperatorView("senior", Presence.AVAILABLE, senior, draw(st.integers(0, 100).map(float))),
+        OperatorView("junior", draw(st.sampled_from([Presence.AVAILABLE] * 3 + [Presence.ON_CALL])), junior),
+        *draw(operators.map(lambda ops: ops[:4])),
+    ]
+    now = draw(nows)
+    arrived = st.integers(0, 30).map(lambda ago: now - ago)
+    stamped = [
+        draw(st.sampled_from(queues)).call(f"c{n:02d}", "100", draw(arrived)) for n in range(draw(st.integers(1, 6)))
+    ]
+    return queues, stamped, team, now
+
+
+floors = st.one_of(any_floors(), contested_floors())
 
 
 @settings(max_examples=50)
@@ -158,12 +214,38 @@ def test_closest_match_takes_the_smallest_surplus_then_the_longest_idle(
     call: CallView, ops: list[OperatorView], now: float
 ) -> None:
     """Closest match: no eligible operator exceeds the needs by less, or by as little while idle longer."""
-    decision = choose_operator(call, OperatorIndex.build(ops), now)
+    decision = choose_operator(call, OperatorIndex.build(ops, closest_match), now, closest_match)
     eligible = [op for op in ops if op.presence is Presence.AVAILABLE and is_qualified(op, call, now)]
     assert (decision.operator is None) == (not eligible)
     if eligible:
         best = min(eligible, key=lambda op: (surplus(op, call, now), op.idle_since, op.sip_user))
         assert decision.operator == best.sip_user
+
+
+@settings(max_examples=80)
+@given(widened_calls, operators, nows)
+def test_best_fit_leaves_the_fewest_levels_unused_then_the_smallest_surplus_then_the_longest_idle(
+    call: CallView, ops: list[OperatorView], now: float
+) -> None:
+    """Best fit (the default): fewest skill levels held, then smallest surplus, then longest idle; index as views."""
+    decision = choose_operator(call, OperatorIndex.build(ops), now)
+    assert decision == choose_operator(call, ops, now)
+    eligible = [op for op in ops if op.presence is Presence.AVAILABLE and is_qualified(op, call, now)]
+    assert (decision.operator is None) == (not eligible)
+    if eligible:
+        best = min(
+            eligible, key=lambda op: (levels_held(op.skills), surplus(op, call, now), op.idle_since, op.sip_user)
+        )
+        assert decision.operator == best.sip_user
+
+
+def test_best_fit_keeps_the_bilingual_for_the_english_line() -> None:
+    """A general tax call goes to the tax-4 operator, not to the tax-3/English-4 one closest match would pick."""
+    bilingual = OperatorView("op1", Presence.AVAILABLE, {"tax": 3, "english": 4, "accounting": 2}, idle_since=0)
+    tax = OperatorView("op2", Presence.AVAILABLE, {"tax": 4, "accounting": 2}, idle_since=50)
+    general = CallView("c1", "100", "tax_general", {"tax": 1}, 100.0, steps=(Step(0, 3),))
+    assert choose_operator(general, [bilingual, tax], now=100, strategy=closest_match).operator == "op1"
+    assert choose_operator(general, [bilingual, tax], now=100).operator == "op2"
 
 
 @settings(max_examples=50)
@@ -223,12 +305,12 @@ def test_least_occupied_and_round_robin_follow_their_cursor(
 # -- choosing the call for a freed operator ---------------------------------------------------------------------
 
 
-@settings(max_examples=50)
+@settings(max_examples=80)
 @given(operators, waiting, nows)
-def test_freed_operator_takes_a_qualified_call_by_priority_then_overdue_then_wait(
+def test_freed_operator_takes_a_qualified_call_by_priority_then_standing_then_wait(
     ops: list[OperatorView], calls_: list[CallView], now: float
 ) -> None:
-    """The pick is one the operator qualifies for now, and no qualified call outranks it."""
+    """The pick is one the operator qualifies for now, and no qualified call outranks it in service rank."""
     index = WaitingIndex.build(calls_)
     for op in ops:
         picked = choose_call(op, calls_, now)
@@ -236,23 +318,35 @@ def test_freed_operator_takes_a_qualified_call_by_priority_then_overdue_then_wai
         qualified = [call for call in calls_ if is_qualified(op, call, now)]
         assert (picked is None) == (not qualified)
         if picked is not None:
-            overdue = now - picked.arrived_at - picked.sl_seconds
             assert is_qualified(op, picked, now)
+            assert picked == min(qualified, key=lambda call: service_rank(call, now))
             for other in qualified:
                 assert other.priority <= picked.priority
-                if other.priority == picked.priority:
-                    assert now - other.arrived_at - other.sl_seconds <= overdue
+                if other.priority == picked.priority and standing(other, now) == standing(picked, now):
+                    assert (other.arrived_at, other.call_id) >= (picked.arrived_at, picked.call_id)
 
 
-def test_priority_beats_overdue_and_overdue_beats_wait() -> None:
-    """Priority first; then the call furthest past its service level, even if it arrived later."""
+def test_priority_then_starving_then_in_target_then_overdue_then_first_come() -> None:
+    """Priority first; then a call past twice its target; then calls still in target before overdue ones; FIFO."""
     op = OperatorView("op1", Presence.AVAILABLE, {"tax": 3, "english": 2})
-    patient = CallView("c1", "100", "sales", {"tax": 1}, 0.0, sl_seconds=60)  # waited 50 s, 10 s before its target
-    urgent = CallView("c2", "101", "support", {"english": 1}, 20.0, sl_seconds=10)  # waited 30 s, 20 s past target
-    vip = CallView("c3", "102", "vip", {"tax": 1}, 45.0, priority=1)
-    assert choose_call(op, [patient, urgent, vip], now=50) == vip
-    assert choose_call(op, [patient, urgent], now=50) == urgent
-    assert choose_call(OperatorView("op2", Presence.AVAILABLE, {"tax": 1}), [patient, urgent], now=50) == patient
+    overdue = CallView("c1", "100", "sales", {"tax": 1}, 0.0, sl_seconds=30)  # waited 50 s: overdue, not starving
+    fresh = CallView("c2", "101", "support", {"english": 1}, 40.0, sl_seconds=20)  # waited 10 s: in target
+    fresher = CallView("c3", "101", "support", {"english": 1}, 45.0, sl_seconds=20)  # waited 5 s: in target
+    starving = CallView("c4", "101", "support", {"tax": 1}, 20.0, sl_seconds=10)  # waited 30 s: past 2 x 10 s
+    vip = CallView("c5", "102", "vip", {"tax": 1}, 49.0, priority=1)
+    assert choose_call(op, [overdue, fresh, fresher, starving, vip], now=50) == vip
+    assert choose_call(op, [overdue, fresh, fresher, starving], now=50) == starving
+    assert choose_call(op, [overdue, fresher, fresh], now=50) == fresh
+    assert choose_call(op, [overdue], now=50) == overdue
+    assert [standing(call, 50) for call in (overdue, fresh, starving)] == [2, 1, STARVING]
+
+
+def test_the_static_order_is_priority_then_first_come_and_never_moves() -> None:
+    """The waiting line is kept by priority then arrival; only the service rank looks at the target."""
+    early = CallView("c1", "100", "q", {}, 0.0, sl_seconds=60)
+    late = CallView("c2", "100", "q", {}, 5.0, sl_seconds=10)
+    assert service_order(early) < service_order(late)
+    assert service_rank(early, 30) > service_rank(late, 30)  # early is 30 s into a 60 s target; late is starving
 
 
 @settings(max_examples=30)
@@ -294,12 +388,16 @@ def largest_matching(calls_: list[CallView], ops: list[OperatorView], now: float
 
 
 @settings(max_examples=60)
-@given(waiting, operators, nows, strategies)
+@given(waiting, operators, nows, strategies, st.none() | st.lists(rules, max_size=4, unique_by=lambda r: r.name))
 def test_assign_offers_nobody_two_calls_and_leaves_no_eligible_operator_idle(
-    calls_: list[CallView], ops: list[OperatorView], now: float, strategy: Strategy
+    calls_: list[CallView], ops: list[OperatorView], now: float, strategy: Strategy, queues: list[QueueRule] | None
 ) -> None:
-    """Each pair is qualified now; no operator or call twice; no remaining operator qualifies for a remaining call."""
-    pairs = assign(calls_, ops, now, strategy)
+    """Each pair is qualified now; no operator or call twice; no remaining operator qualifies for a remaining call.
+
+    With the reserve too: assign itself never holds a call (the shell leaves held calls out before asking).
+    """
+    reserve = None if queues is None else Reserve.of(queues)
+    pairs = assign(calls_, ops, now, strategy, reserve)
     by_user = {op.sip_user: op for op in ops}
     by_id = {call.call_id: call for call in calls_}
     assert len({c for c, _ in pairs}) == len({u for _, u in pairs}) == len(pairs)
@@ -311,7 +409,7 @@ def test_assign_offers_nobody_two_calls_and_leaves_no_eligible_operator_idle(
         for op in ops:
             if call.call_id not in served and op.sip_user not in busy and op.presence is Presence.AVAILABLE:
                 assert not is_qualified(op, call, now)
-    assert pairs == assign(WaitingIndex.build(calls_), OperatorIndex.build(ops, strategy), now, strategy)
+    assert pairs == assign(WaitingIndex.build(calls_), OperatorIndex.build(ops, strategy), now, strategy, reserve)
 
 
 @settings(max_examples=60)
@@ -323,7 +421,7 @@ def test_assign_serves_as_many_calls_as_any_assignment_could(
     pairs = assign(calls_, ops, now)
     assert len(pairs) == largest_matching(calls_, ops, now)
     served = {call_id for call_id, _ in pairs}
-    ranked = sorted(calls_, key=service_order)
+    ranked = sorted(calls_, key=lambda call: service_rank(call, now))
     for n, waiting_call in enumerate(ranked):
         for later in ranked[n + 1 :]:
             if waiting_call.call_id not in served and later.call_id in served:
@@ -340,9 +438,9 @@ def test_assign_moves_an_earlier_call_rather_than_leave_a_higher_one_waiting() -
     c2 = CallView("c2", "100", "q", {"english": 1}, 1.0)
     c3 = CallView("c3", "100", "q", {"tax": 5}, 2.0)
     c4 = CallView("c4", "100", "q", {"tax": 1}, 3.0)
-    assert choose_operator(c1, [a, b], now=5).operator == "A"
-    assert assign([c4, c2, c1], [a, b], now=5) == [("c1", "B"), ("c2", "A")]
-    assert assign([c1, c2], [a, b, specialist], now=5) == [("c1", "B"), ("c2", "A")]
+    assert choose_operator(c1, [a, b], now=5, strategy=closest_match).operator == "A"
+    assert assign([c4, c2, c1], [a, b], now=5, strategy=closest_match) == [("c1", "B"), ("c2", "A")]
+    assert assign([c1, c2], [a, b, specialist], now=5, strategy=closest_match) == [("c1", "B"), ("c2", "A")]
     assert assign([c1, c2, c3], [a, b, specialist], now=5) == [("c1", "B"), ("c2", "A"), ("c3", "S")]
 
 
@@ -356,6 +454,165 @@ def test_assign_follows_a_longer_augmenting_path() -> None:
     c3 = CallView("c3", "100", "q", {"french": 1}, 2.0)
     assert assign([c1, c2], [a, b, c], now=5) == [("c1", "A"), ("c2", "B")]
     assert assign([c1, c2, c3], [a, b, c], now=5) == [("c1", "B"), ("c2", "C"), ("c3", "A")]
+
+
+# -- the specialist reserve ----------------------------------------------------------------------------------------
+
+
+def in_target_floors(rule: QueueRule) -> list[int]:
+    """Every level the queue's widening asks before its target: checked one by one, not by the lowest."""
+    return [step_floor(rule.steps, 0.0)] + [
+        step_floor(rule.steps, s.after_s) for s in rule.steps if s.after_s < rule.sl_seconds
+    ]
+
+
+def brute_specialists(call: CallView, ops: list[OperatorView], queues: list[QueueRule]) -> set[str]:
+    """Available operators who alone among the available could answer some other queue within its target."""
+    free = {op.sip_user: op for op in ops if op.presence is Presence.AVAILABLE}
+    found = set()
+    for rule in queues:
+        servers = [
+            user for user, op in free.items() if any(holds(op.skills, rule.requires, f) for f in in_target_floors(rule))
+        ]
+        if rule.name != call.queue and len(servers) == 1:
+            found.add(servers[0])
+    return found
+
+
+def brute_spare_later(call: CallView, ops: list[OperatorView], queues: list[QueueRule], now: float) -> bool:
+    """At the call's next step, before its target, an available operator who is no specialist will qualify."""
+    later = [step.after_s for step in call.steps if step.after_s > now - call.arrived_at]
+    if not later or min(later) >= call.sl_seconds:
+        return False
+    floor = step_floor(call.steps, min(later))
+    specialists = brute_specialists(call, ops, queues)
+    return any(
+        op.presence is Presence.AVAILABLE and op.sip_user not in specialists and holds(op.skills, call.requires, floor)
+        for op in ops
+    )
+
+
+def best_fit_key(call: CallView, now: float) -> Callable[[OperatorView], tuple[int, int, float, str]]:
+    return lambda op: (levels_held(op.skills), surplus(op, call, now), op.idle_since, op.sip_user)
+
+
+@settings(max_examples=150)
+@given(floors)
+def test_the_reserve_spends_spare_operators_first_and_holds_only_for_a_spare_one_in_time(
+    floor: tuple[list[QueueRule], list[CallView], list[OperatorView], float],
+) -> None:
+    """Offered: qualified, a spare operator if one qualifies. Held: only specialists qualify, a spare one will soon."""
+    queues, stamped, ops, now = floor
+    reserve = Reserve.of(queues)
+    for call in stamped:
+        decision = choose_operator(call, ops, now, reserve=reserve)
+        assert decision == choose_operator(call, OperatorIndex.build(ops), now, reserve=reserve)
+        eligible = [op for op in ops if op.presence is Presence.AVAILABLE and is_qualified(op, call, now)]
+        specialists = brute_specialists(call, ops, queues)
+        spare = [op for op in eligible if op.sip_user not in specialists]
+        on_hold = bool(eligible) and not spare and brute_spare_later(call, ops, queues, now)
+        assert held(call, ops, now, reserve) is on_hold
+        if not eligible or on_hold:
+            assert decision.operator is None
+        else:
+            assert decision.operator == min(spare or eligible, key=best_fit_key(call, now)).sip_user
+
+
+@settings(max_examples=100)
+@given(floors)
+def test_a_held_call_is_offered_at_its_next_step_at_the_latest(
+    floor: tuple[list[QueueRule], list[CallView], list[OperatorView], float],
+) -> None:
+    """If nobody moves, the call held now goes to someone when its next step comes, still within its target."""
+    queues, stamped, ops, now = floor
+    reserve = Reserve.of(queues)
+    for call in stamped:
+        if held(call, ops, now, reserve):
+            step = min((s for s in call.steps if s.after_s > now - call.arrived_at), key=lambda s: s.after_s)
+            assert step.after_s < call.sl_seconds
+            later = call.arrived_at + step.after_s
+            offered = choose_operator(call, ops, later, reserve=reserve)
+            assert offered.operator is not None
+            assert is_qualified(next(op for op in ops if op.sip_user == offered.operator), call, later)
+
+
+@settings(max_examples=100)
+@given(floors)
+def test_the_freed_operator_alone_never_passes_a_call_over(
+    floor: tuple[list[QueueRule], list[CallView], list[OperatorView], float],
+) -> None:
+    """Nobody else free: the reserve changes nothing, the freed operator takes the first qualified call in rank."""
+    queues, stamped, ops, now = floor
+    reserve = Reserve.of(queues)
+    for op in ops:
+        freed = OperatorView(op.sip_user, Presence.AVAILABLE, op.skills, op.idle_since)
+        alone = choose_call(freed, stamped, now, free_operators=[], reserve=reserve)
+        assert alone == choose_call(freed, stamped, now)
+        assert alone == choose_call(freed, WaitingIndex.build(stamped), now, OperatorIndex.build([]), reserve)
+
+
+@settings(max_examples=150)
+@given(floors)
+def test_the_freed_operator_passes_over_only_calls_the_reserve_holds(
+    floor: tuple[list[QueueRule], list[CallView], list[OperatorView], float],
+) -> None:
+    """With others free, the pick is the first qualified call in rank that is not held; those skipped are held."""
+    queues, stamped, ops, now = floor
+    reserve = Reserve.of(queues)
+    free = [op for op in ops if op.presence is Presence.AVAILABLE]
+    for op in free:
+        picked = choose_call(op, stamped, now, free_operators=free, reserve=reserve)
+        assert picked == choose_call(op, WaitingIndex.build(stamped), now, OperatorIndex.build(ops), reserve)
+        ranked = sorted((c for c in stamped if is_qualified(op, c, now)), key=lambda c: service_rank(c, now))
+        expected = next((c for c in ranked if not held(c, free, now, reserve)), None)
+        assert picked == expected
+
+
+@settings(max_examples=80)
+@given(floors)
+def test_ready_to_offer_leaves_out_exactly_the_held_calls(
+    floor: tuple[list[QueueRule], list[CallView], list[OperatorView], float],
+) -> None:
+    """What the shell hands to assign: every waiting call but those the reserve holds at that moment."""
+    queues, stamped, ops, now = floor
+    reserve = Reserve.of(queues)
+    index = OperatorIndex.build(ops)
+    ready = ready_to_offer(WaitingIndex.build(stamped), index, now, reserve)
+    assert {c.call_id for c in ready.calls} == {c.call_id for c in stamped if not held(c, index, now, reserve)}
+    assert list(ready.calls) == sorted(ready.calls, key=service_order)
+
+
+@settings(max_examples=50)
+@given(widened_calls, operators, nows)
+def test_a_reserve_without_queues_changes_nothing(call: CallView, ops: list[OperatorView], now: float) -> None:
+    """No queue to keep anyone for: nobody is a specialist, so the reserve decides exactly as best fit alone."""
+    assert choose_operator(call, ops, now, reserve=Reserve.of([])).operator == choose_operator(call, ops, now).operator
+
+
+def test_the_senior_stays_free_while_a_junior_will_answer_in_time() -> None:
+    """A general call waits 10 s for the junior rather than take the only senior able to answer advanced tax."""
+    general = QueueRule("tax_general", {"tax": 1}, (Step(0, 3), Step(10, 2)), sl_seconds=20)
+    advanced = QueueRule("tax_advanced", {"tax": 3}, (Step(0, 5), Step(15, 4)), sl_seconds=30)
+    reserve = Reserve.of([general, advanced])
+    senior = OperatorView("senior", Presence.AVAILABLE, {"tax": 5}, idle_since=0)
+    junior = OperatorView("junior", Presence.AVAILABLE, {"tax": 2}, idle_since=0)
+    call = general.call("c1", "100", arrived_at=100.0)
+    assert choose_operator(call, [senior, junior], now=100).operator == "senior"  # without the reserve
+    assert choose_operator(call, [senior, junior], now=100, reserve=reserve) == Decision("c1", None, HELD)
+    assert choose_operator(call, [senior, junior], now=110, reserve=reserve).operator == "junior"
+    # The senior alone: nobody spare to wait for, so the senior answers at once.
+    assert choose_operator(call, [senior], now=100, reserve=reserve).operator == "senior"
+    # A second senior free: neither is the last one able to answer advanced tax, so one answers at once.
+    other = OperatorView("senior2", Presence.AVAILABLE, {"tax": 5}, idle_since=5)
+    assert choose_operator(call, [senior, other, junior], now=100, reserve=reserve).operator == "senior"
+    # Freed, the senior leaves the held general call to the junior, but takes it when the junior is busy.
+    freed = OperatorView("senior", Presence.AVAILABLE, {"tax": 5}, idle_since=120)
+    assert choose_call(freed, [call], now=105, free_operators=[junior], reserve=reserve) is None
+    busy = OperatorView("junior", Presence.ON_CALL, {"tax": 2})
+    assert choose_call(freed, [call], now=105, free_operators=[busy], reserve=reserve) == call
+    # An advanced call waiting is not held (its next step, tax 4, has nobody spare): the freed senior takes it.
+    hard = advanced.call("c2", "100", arrived_at=101.0)
+    assert choose_call(freed, [call, hard], now=105, free_operators=[junior], reserve=reserve) == hard
 
 
 # -- the rest of the vocabulary ---------------------------------------------------------------------------------

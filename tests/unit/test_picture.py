@@ -63,6 +63,7 @@ MISS_STATUSES = ["NOANSWER", "BUSY", "CHANUNAVAIL", "CANCEL"]
 HOTLINES = ["100", "200", "300", "+100", "999"]  # 999 is no hotline: no queue, no skill required
 UNIQUEIDS = [f"switchboard-1700000000.{n}" for n in range(12)]
 UNKNOWN = "unknown-1.1"
+LAGS = [0.0, 0.0, 0.7]  # how far Asterisk's Timestamp of an event may trail the platform clock that routes calls
 AGENTS = [f"{uniqueid}-agent" for uniqueid in UNIQUEIDS]  # the operator leg of each call, when answered
 TERMINAL = {"answered", "abandoned", "timeout", "no_operator"}
 LEAVING_LINE = {"abandoned": "ABANDON", "timeout": "EXITWITHTIMEOUT", "no_operator": "EXITEMPTY"}
@@ -75,6 +76,11 @@ def _widest(queue_name: str | None) -> int:
     if queue_name is None:
         return 0
     return min((step.min_level for step in SITE.queue(queue_name).steps), default=0)
+
+
+SERVES = {  # the queues each operator can ever serve: what login, logout and pause lines name
+    op.sip_user: {q.name for q in SITE.queues if holds(op.skills, q.requires, _widest(q.name))} for op in SITE.operators
+}
 
 
 def _could_ever_serve(picture: Picture, queue_name: str | None) -> bool:
@@ -157,6 +163,7 @@ class PictureMachine(RuleBasedStateMachine):
     )
     def boot(self, states: dict[str, str], logged_in: set[str]) -> None:
         self.now = 1_000.0
+        self.fed = self.now  # the latest instant handed to the picture: events stamped earlier count from it
         self.picture = WatchedPicture(SITE)
         assert self.picture.rebuild(states, set(), [], self.now) == []
         for user in sorted(logged_in):
@@ -166,8 +173,8 @@ class PictureMachine(RuleBasedStateMachine):
         self.outcomes: dict[str, str] = {}  # record id -> its terminal outcome, once it had one
         self.closed: dict[str, CallRecord] = {}  # record id -> its closed version (handed out once)
         self.counted: dict[str, CallRecord] = {}  # records the current picture counted: routed or adopted
-        self.log: list[qlog.QueueLogEntry] = []  # every queue_log entry, across restarts
-        self.picture_log: list[qlog.QueueLogEntry] = []  # the current picture's entries
+        self.lines: dict[str, Counter[str]] = {}  # caller uniqueid -> its queue_log events, across restarts
+        self.joined: dict[tuple[str, str], bool] = {}  # (operator, queue) -> a member, by the current picture's log
         self.notified: dict[str, list[RouteResult]] = {}  # caller uniqueid -> what its waiter was told
         self.agent_of: dict[str, str] = {}  # operator leg -> caller, as the current picture learnt it
         self.agent_first: set[str] = set()  # callers whose operator hung up first (current picture)
@@ -177,15 +184,34 @@ class PictureMachine(RuleBasedStateMachine):
     # -- bookkeeping --------------------------------------------------------------------------
     def _tick(self, dt: float = 0.5) -> float:
         self.now += dt
+        self.fed = self.now
         return self.now
+
+    def _stamp(self, lag: float) -> tuple[float, float]:
+        """An AMI event's Timestamp, `lag` behind the clock, and the instant the picture takes it at."""
+        self.now += 0.5
+        stamp = self.now - lag
+        self.fed = max(self.fed, stamp)
+        return stamp, self.fed
 
     def _settle(self) -> None:
         """Drain the picture as the shell does: dirty records to the store, queue_log entries to the file."""
         for record in self.picture.take_dirty():
             self._persist(record)
-        self.log.extend(self.picture.queue_log)
-        self.picture_log.extend(self.picture.queue_log)
+        for entry in self.picture.queue_log:
+            self._write(entry)
         self.picture.queue_log.clear()
+
+    def _write(self, entry: qlog.QueueLogEntry) -> None:
+        """One queue_log line: it round-trips; member lines name only queues served, ADD and REMOVE alternate."""
+        assert qlog.parse_line(qlog.format_line(entry)) == entry
+        self.lines.setdefault(entry.callid, Counter())[entry.event] += 1
+        if entry.event in ("ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE"):
+            assert entry.queue in SERVES[entry.agent], entry
+        if entry.event in ("ADDMEMBER", "REMOVEMEMBER"):
+            adding = entry.event == "ADDMEMBER"
+            assert self.joined.get((entry.agent, entry.queue), False) != adding, entry
+            self.joined[(entry.agent, entry.queue)] = adding
 
     def _persist(self, record: CallRecord) -> None:
         known = self.sql.get(record.id)
@@ -216,9 +242,10 @@ class PictureMachine(RuleBasedStateMachine):
             arrival.waiter.notify = told.append
 
     # -- phones and operators -----------------------------------------------------------------
-    @rule(user=st.sampled_from(OPERATORS + STRANGERS), state=st.sampled_from(STATES))
-    def phone(self, user: str, state: str) -> None:
-        assert self.picture.apply(PhoneStateChanged(user, state, self._tick())) is None
+    @rule(user=st.sampled_from(OPERATORS + STRANGERS), state=st.sampled_from(STATES), lag=st.sampled_from(LAGS))
+    def phone(self, user: str, state: str, lag: float) -> None:
+        stamp, _ = self._stamp(lag)
+        assert self.picture.apply(PhoneStateChanged(user, state, stamp)) is None
         if user in self.picture.operators:
             assert self.picture.operators[user].phone_state == state
         self._settle()
@@ -285,9 +312,15 @@ class PictureMachine(RuleBasedStateMachine):
             expected = dict(counters, no_operator=counters["no_operator"] + (0 if could_serve else 1))
             assert self.picture.counters == expected
             self._check_arrival(record, arrival, could_serve)
-        assert (
-            len([e for e in self.log + self.picture.queue_log if e.event == "ENTERQUEUE" and e.callid == uniqueid]) == 1
-        )
+            offered_to = arrival.result.operator if arrival.result is not None else None
+            if offered_to is not None and offered_to == before.operator:  # back to them only when nobody else
+                others = [op for op in self.picture.operators.values() if op.sip_user != offered_to]
+                call = _call_view(self.picture, record)
+                assert not any(
+                    op.presence(self.now) is Presence.AVAILABLE and is_qualified(op.view(self.now), call, self.now)
+                    for op in others
+                ), "straight back to the operator who let it ring out, while someone else was free"
+        assert self.lines[uniqueid]["ENTERQUEUE"] + len(_lines(self.picture, "ENTERQUEUE", uniqueid)) == 1
         self._settle()
 
     def _check_arrival(self, record: CallRecord, arrival: Arrival, could_serve: bool) -> None:
@@ -297,7 +330,8 @@ class PictureMachine(RuleBasedStateMachine):
             waiter = arrival.waiter
             assert (waiter.uniqueid, waiter.call.call_id) == (uniqueid, record.id)
             assert waiter.call.arrived_at == record.started_at, "a requeued call keeps its arrival time"
-            assert self.picture.waiting[record.id] is waiter
+            if waiter.assigned is None:  # else it was given an operator in the same step, before anyone listened
+                assert self.picture.waiting[record.id] is waiter
             return
         result = arrival.result
         assert result is not None and result.call_id == record.id
@@ -324,27 +358,41 @@ class PictureMachine(RuleBasedStateMachine):
         self._settle()
 
     # -- dial ends and hangups ----------------------------------------------------------------
-    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, "", UNKNOWN]), with_agent=st.booleans())
-    def answered(self, uniqueid: str, with_agent: bool) -> None:
+    @rule(
+        uniqueid=st.sampled_from([*UNIQUEIDS, "", UNKNOWN]),
+        with_agent=st.booleans(),
+        dialed=st.sampled_from(["", *OPERATORS]),
+        lag=st.sampled_from(LAGS),
+    )
+    def answered(self, uniqueid: str, with_agent: bool, dialed: str, lag: float) -> None:
+        """DialEnd ANSWER, naming the operator dialled (or nobody): a phone rung earlier for the call does not count."""
         record = self.picture.calls.get(uniqueid)
         ringing = record is not None and record.uniqueid in self._offered_calls()
+        ringing = ringing and record is not None and dialed in ("", record.operator)
         agent = f"{uniqueid}-agent" if with_agent else ""
-        changed = self.picture.apply(OperatorAnswered(uniqueid, self._tick(), agent))
+        stamp, at = self._stamp(lag)
+        changed = self.picture.apply(OperatorAnswered(uniqueid, stamp, agent, dialed))
         assert (changed is not None) == ringing, "only the ringing operator's answer counts, and only once"
         if changed is not None:
-            assert changed.outcome == "answered" and changed.answered_at == self.now
+            assert changed.outcome == "answered" and changed.answered_at == at
             assert self.picture.operators[changed.operator or ""].on_call == uniqueid
             if agent:
                 self.agent_of[agent] = uniqueid
         self._settle()
 
-    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, UNKNOWN]), status=st.sampled_from(MISS_STATUSES))
-    def missed(self, uniqueid: str, status: str) -> None:
+    @rule(
+        uniqueid=st.sampled_from([*UNIQUEIDS, UNKNOWN]),
+        status=st.sampled_from(MISS_STATUSES),
+        dialed=st.sampled_from(["", *OPERATORS]),
+        lag=st.sampled_from(LAGS),
+    )
+    def missed(self, uniqueid: str, status: str, dialed: str, lag: float) -> None:
+        """DialEnd NOANSWER/BUSY/CHANUNAVAIL (a miss) or CANCEL (not one), naming the operator rung (or nobody)."""
         record = self.picture.calls.get(uniqueid)
         user = record.operator if record is not None else None
         before = self.picture.operators.get(user or "")
-        ringing = before is not None and before.offered_call == uniqueid
-        assert self.picture.apply(OperatorMissed(uniqueid, status, self._tick())) is None
+        ringing = before is not None and before.offered_call == uniqueid and dialed in ("", user)
+        assert self.picture.apply(OperatorMissed(uniqueid, status, self._stamp(lag)[0], dialed)) is None
         after = self.picture.operators.get(user or "")
         if ringing and before is not None and after is not None:
             assert after.offered_call != uniqueid
@@ -356,28 +404,35 @@ class PictureMachine(RuleBasedStateMachine):
             assert after.misses == before.misses and after.paused_reason == before.paused_reason
         self._settle()
 
-    @rule(uniqueid=st.sampled_from([*UNIQUEIDS, UNKNOWN]), cause=st.sampled_from([0, 16, 17, 19, 127]))
-    def caller_hung_up(self, uniqueid: str, cause: int) -> None:
+    @rule(
+        uniqueid=st.sampled_from([*UNIQUEIDS, UNKNOWN]),
+        cause=st.sampled_from([0, 16, 17, 19, 127]),
+        lag=st.sampled_from(LAGS),
+    )
+    def caller_hung_up(self, uniqueid: str, cause: int, lag: float) -> None:
         record = self.picture.calls.get(uniqueid)
         talking = next((op for op in self.picture.operators.values() if op.on_call == uniqueid), None)
-        closed = self.picture.apply(CallerHungUp(uniqueid, cause, self._tick()))
+        stamp, at = self._stamp(lag)
+        closed = self.picture.apply(CallerHungUp(uniqueid, cause, stamp))
         if record is None:
             assert closed is None
         else:
             assert closed is not None and closed.id == record.id
-            assert (closed.ended_at, closed.hangup_cause) == (self.now, cause)
+            assert (closed.ended_at, closed.hangup_cause) == (at, cause)
             assert uniqueid not in self.picture.calls
             assert all(uniqueid not in (op.offered_call, op.on_call) for op in self.picture.operators.values())
         if talking is not None and record is not None:
             wrapup = SITE.queue(record.queue).wrapup_s if record.queue else 0
-            assert self.picture.operators[talking.sip_user].wrapup_until == self.now + wrapup
+            assert self.picture.operators[talking.sip_user].wrapup_until == at + wrapup
         self._settle()
 
-    @rule(agent=st.sampled_from([*AGENTS, "unknown-agent.9"]), cause=st.sampled_from([16, 17]))
-    def operator_hung_up(self, agent: str, cause: int) -> None:
+    @rule(
+        agent=st.sampled_from([*AGENTS, "unknown-agent.9"]), cause=st.sampled_from([16, 17]), lag=st.sampled_from(LAGS)
+    )
+    def operator_hung_up(self, agent: str, cause: int, lag: float) -> None:
         """The operator's leg ends; their caller (if still here) will end with COMPLETEAGENT."""
         calls = dict(self.picture.calls)
-        assert self.picture.apply(CallerHungUp(agent, cause, self._tick())) is None
+        assert self.picture.apply(CallerHungUp(agent, cause, self._stamp(lag)[0])) is None
         assert self.picture.calls == calls
         caller = self.agent_of.pop(agent, None)
         if caller is not None and caller in self.picture.calls:
@@ -421,8 +476,9 @@ class PictureMachine(RuleBasedStateMachine):
         open_records = {r.uniqueid: r for r in self.sql.values() if r.ended_at is None}
         live = data.draw(st.sets(st.sampled_from([*UNIQUEIDS, "other-1.1"])))
         self.picture = WatchedPicture(SITE)
+        self.fed = 0.0
         self.counted = {r.id: r for r in open_records.values()}
-        self.picture_log = []
+        self.joined.clear()
         self.notified.clear()
         self.agent_of.clear()
         self.agent_first.clear()
@@ -475,9 +531,11 @@ class PictureMachine(RuleBasedStateMachine):
             assert record.id == call_id and record.outcome is None and record.answered_at is None
             assert waiter.call.arrived_at == record.started_at
             assert waiter.uniqueid not in ringing
-        if self.picture.dispatched_at is not None:
-            for call in index.calls:
-                assert self.picture.index.eligible(call, self.picture.dispatched_at) == 0, f"{call} waits in vain"
+        if self.picture.dispatched_at is None:
+            return
+        for call in index.calls:
+            found = self.picture.index.eligible(call, self.picture.dispatched_at)
+            assert found == 0, f"{call} waits while a qualified operator is free"
 
     @invariant()
     def waiters_told_once(self) -> None:
@@ -524,14 +582,8 @@ class PictureMachine(RuleBasedStateMachine):
     @invariant()
     def queue_log_tells_each_call_once(self) -> None:
         """One ENTERQUEUE per call; once ended, CONNECT then COMPLETE*, or one of ABANDON/EXIT*; lines round-trip."""
-        log = self.log + self.picture.queue_log
-        for entry in log:
-            assert qlog.parse_line(qlog.format_line(entry)) == entry
-        by_call: dict[str, Counter[str]] = {}
-        for entry in log:
-            by_call.setdefault(entry.callid, Counter())[entry.event] += 1
         for record_id, record in self.sql.items():
-            events = by_call.get(record.uniqueid, Counter())
+            events = self.lines.get(record.uniqueid, Counter())
             assert events["ENTERQUEUE"] == 1, (record.uniqueid, events)
             ends = sum(events[e] for e in ENDING_LINES)
             completes = sum(events[e] for e in COMPLETING_LINES)
@@ -547,27 +599,15 @@ class PictureMachine(RuleBasedStateMachine):
                     assert events[self.completion[record.uniqueid]] == 1, (record.uniqueid, events)
 
     @invariant()
-    def members_join_and_leave_each_queue_they_can_serve(self) -> None:
-        """ADDMEMBER and REMOVEMEMBER alternate per operator and queue, for the queues the operator can ever serve."""
-        serves = {
-            user: {q.name for q in SITE.queues if holds(SITE.operator(user).skills, q.requires, _widest(q.name))}
-            for user in OPERATORS
-        }
-        joined: dict[tuple[str, str], bool] = {}
-        for entry in self.picture_log + self.picture.queue_log:
-            if entry.event in ("ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE"):
-                assert entry.queue in serves[entry.agent], entry
-            if entry.event in ("ADDMEMBER", "REMOVEMEMBER"):
-                adding = entry.event == "ADDMEMBER"
-                assert joined.get((entry.agent, entry.queue), False) != adding, entry
-                joined[(entry.agent, entry.queue)] = adding
+    def members_of_each_queue_they_can_serve(self) -> None:
+        """Per the queue_log, a logged-in operator is a member of every queue they can serve, a logged-out of none."""
         for user, state in self.picture.operators.items():
-            for queue in serves[user]:
-                assert joined.get((user, queue), False) == state.logged_in, (user, queue)
+            for queue in SERVES[user]:
+                assert self.joined.get((user, queue), False) == state.logged_in, (user, queue)
 
 
 TestPictureMachine = PictureMachine.TestCase
-TestPictureMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+TestPictureMachine.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
 
 
 # -- queueing, case by case ---------------------------------------------------------------------
@@ -774,14 +814,53 @@ def test_routing_again_a_call_already_decided_dials_nobody() -> None:
 
 
 def test_routing_again_while_the_first_operator_still_rings_releases_that_operator() -> None:
-    """The dialplan is back before the DialEnd (or after a failed AGI): the first operator is freed, not kept offered."""
+    """The dialplan is back before the DialEnd (or after a failed AGI): the first operator is freed, not held."""
     picture = _picture(["op1002"])
     first = _route(picture, "u1", "100", 10.0).result
     assert first is not None and first.operator == "op1002"
-    again = _route(picture, "u1", "100", 31.0)
+    again = _route(picture, "u1", "100", 31.0)  # nobody else free: back to op1002, offered once
     assert again.result is not None and again.result.operator == "op1002" and again.result.call_id == first.call_id
     assert [op.sip_user for op in picture.operators.values() if op.offered_call == "u1"] == ["op1002"]
     assert picture.operators["op1002"].misses == 0
+
+
+def test_a_requeued_call_goes_to_another_free_operator_first() -> None:
+    """After a ring-no-answer the call is offered to someone else when someone else can take it."""
+    picture = _picture(["op1002", "op1003"])
+    first = _route(picture, "u1", "100", 10.0).result  # closest match: op1003 (general 1)
+    assert first is not None and first.operator == "op1003"
+    picture.apply(OperatorMissed("u1", "NOANSWER", 30.0, "op1003"))
+    again = _route(picture, "u1", "100", 30.1).result
+    assert again is not None and again.operator == "op1002"
+
+
+def test_a_late_dial_end_for_a_phone_rung_earlier_is_not_applied_to_the_phone_ringing_now() -> None:
+    """DialEnd names the phone: op1003's late NOANSWER leaves op1002, now ringing for the same call, untouched."""
+    picture = _picture(["op1002", "op1003"])
+    _route(picture, "u1", "100", 10.0)  # op1003
+    _route(picture, "u1", "100", 30.0)  # back before op1003's DialEnd: op1002
+    assert picture.apply(OperatorMissed("u1", "NOANSWER", 30.1, "op1003")) is None
+    assert picture.operators["op1002"].offered_call == "u1" and picture.operators["op1002"].misses == 0
+    assert picture.apply(OperatorAnswered("u1", 35.0, "u1-agent", "op1003")) is None
+    answered = picture.apply(OperatorAnswered("u1", 36.0, "u1-agent", "op1002"))
+    assert answered is not None and answered.operator == "op1002" and answered.answered_at == 36.0
+
+
+def test_an_event_stamped_before_the_route_of_its_call_counts_from_that_route() -> None:
+    """A hangup racing its AGI request (Asterisk's stamp before our clock's): closed at the route's time, no error."""
+    picture = _picture(["op1002"])
+    _route(picture, "u1", "100", 100.2)
+    _route(picture, "u2", "100", 100.3)
+    closed = picture.apply(CallerHungUp("u2", 16, 99.9))
+    assert closed is not None and (closed.outcome, closed.ended_at) == ("abandoned", 100.3)
+    assert [e.data for e in _lines(picture, "ABANDON")] == [("1", "1", "0")]
+    answered = picture.apply(OperatorAnswered("u1", 100.1, "u1-agent"))
+    assert answered is not None and answered.answered_at == 100.3
+    assert [(e.event, e.data[-1]) for e in picture.queue_log if e.callid == "u1"] == [
+        ("ENTERQUEUE", "1"),
+        ("CONNECT", "0"),
+    ]
+    assert picture.counters == {"offered": 2, "answered": 1, "abandoned": 1, "timeout": 0, "no_operator": 0}
 
 
 def test_answered_call_completes_caller_or_agent_and_counts_once() -> None:
@@ -994,19 +1073,21 @@ def test_trunk_device_states_reach_the_picture_as_nobody_s_phone() -> None:
 
 
 def test_dial_end_answer_is_operator_answered_with_the_operator_leg() -> None:
-    """DialEnd ANSWER names the caller's Uniqueid, the operator's DestUniqueid as agent_uniqueid, and the timestamp."""
+    """DialEnd ANSWER: the caller's Uniqueid, DestUniqueid as agent_uniqueid, DestChannel's operator, the timestamp."""
     msg = _msg(("Event", "DialEnd"), ("Timestamp", "1700000001.5"), ("Uniqueid", "sw-1.1"),
-               ("DestUniqueid", "sw-1.2"), ("DialStatus", "ANSWER"))  # fmt: skip
-    assert translate(msg, 5.0) == OperatorAnswered("sw-1.1", 1700000001.5, "sw-1.2")
+               ("DestChannel", "PJSIP/op1001-0000002a"), ("DestUniqueid", "sw-1.2"),
+               ("DialStatus", "ANSWER"))  # fmt: skip
+    assert translate(msg, 5.0) == OperatorAnswered("sw-1.1", 1700000001.5, "sw-1.2", "op1001")
     bare = _msg(("Event", "DialEnd"), ("Uniqueid", "sw-1.1"), ("DialStatus", "ANSWER"))
     assert translate(bare, 5.0) == OperatorAnswered("sw-1.1", 5.0, "")
 
 
 @given(status=st.sampled_from(["NOANSWER", "BUSY", "CANCEL", "CHANUNAVAIL", "CONGESTION", "DONTCALL", ""]))
 def test_dial_end_other_statuses_are_operator_missed_with_the_status(status: str) -> None:
-    """Any DialEnd status but ANSWER is OperatorMissed carrying that status."""
-    msg = _msg(("Event", "DialEnd"), ("Uniqueid", "sw-1.1"), ("DestUniqueid", "sw-1.2"), ("DialStatus", status))
-    assert translate(msg, 5.0) == OperatorMissed("sw-1.1", status, 5.0)
+    """Any DialEnd status but ANSWER is OperatorMissed carrying that status and the operator rung."""
+    msg = _msg(("Event", "DialEnd"), ("Uniqueid", "sw-1.1"), ("DestChannel", "PJSIP/op1002-00000003"),
+               ("DestUniqueid", "sw-1.2"), ("DialStatus", status))  # fmt: skip
+    assert translate(msg, 5.0) == OperatorMissed("sw-1.1", status, 5.0, "op1002")
 
 
 def test_dial_end_without_a_uniqueid_is_dropped() -> None:
@@ -1053,7 +1134,9 @@ def test_other_events_give_nothing(name: str, headers: list[tuple[str, str]]) ->
     name=st.sampled_from(["DeviceStateChange", "DialEnd", "Hangup"]),
     headers=st.lists(
         st.tuples(
-            st.sampled_from(["Uniqueid", "Device", "State", "Cause", "DialStatus", "DestUniqueid", "Timestamp"]),
+            st.sampled_from(
+                ["Uniqueid", "Device", "State", "Cause", "DialStatus", "DestChannel", "DestUniqueid", "Timestamp"]
+            ),
             st.text(),
         )
     ),
