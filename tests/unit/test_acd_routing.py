@@ -277,6 +277,28 @@ def test_an_updated_index_decides_as_a_fresh_one(
     assert choose_operator(call, index, now) == choose_operator(call, list(picture.values()), now)
 
 
+@settings(max_examples=60)
+@given(floors, changes)
+def test_an_index_updated_for_the_reserve_decides_as_a_fresh_one(
+    floor: tuple[list[QueueRule], list[CallView], list[OperatorView], float],
+    moves: list[tuple[int, Presence, dict[str, int], float]],
+) -> None:
+    """Who serves each queue in time, precomputed for the reserve, follows presence and skill changes."""
+    queues, stamped, before, now = floor
+    reserve = Reserve.of(queues)
+    index, picture = OperatorIndex.build(before, reserve=reserve), {op.sip_user: op for op in before}
+    users = [op.sip_user for op in before]
+    for n, presence, skills, idle_since in moves:
+        user = users[n] if n < len(users) else f"new{n}"
+        picture[user] = OperatorView(user, presence, skills, idle_since)
+        index = index.updated(picture[user])
+    assert index.servers == OperatorIndex.build(picture.values(), reserve=reserve).servers
+    for call in stamped:
+        assert choose_operator(call, index, now, reserve=reserve) == choose_operator(
+            call, list(picture.values()), now, reserve=reserve
+        )
+
+
 def test_closest_match_keeps_the_specialist_free() -> None:
     """A level-2 call goes to the level-2 generalist, though the specialist has been idle longer."""
     specialist = OperatorView("op1", Presence.AVAILABLE, {"tax": 5}, idle_since=0)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from acd import queue_log as qlog
-from acd.index import service_order
+from acd.index import service_order, service_rank
 from acd.model import CallView, Presence
 from acd.operators import MISSED_CALLS, OFFLINE_PHONE
 from acd.skills import holds, is_qualified
@@ -22,6 +22,7 @@ from switchboard.ami.translate import translate
 from switchboard.config import Site, parse_site
 from switchboard.events import CallerHungUp, OperatorAnswered, OperatorMissed, PhoneStateChanged
 from switchboard.picture import COUNTERS, NO_QUEUE, Arrival, Picture, RouteResult
+from switchboard.queue_log import sessions_from_queue_log
 from switchboard.store.calls import CallRecord
 
 SITE: Site = parse_site(
@@ -125,11 +126,11 @@ class WatchedPicture(Picture):
         self.dispatched_at = now
         for waiting in self.waiting_index.calls:
             assert self.index.eligible(waiting, now) == 0, f"{waiting} waits while a qualified operator is free"
-        for uniqueid, user, _ in self.offers[first:]:
+        for uniqueid, user, _ in self.offers[first:]:  # served in service rank: nobody passed over for a later call
             served = _call_view(self, self.calls[uniqueid])
             skills = self.operators[user].view(now)
             for waiting in self.waiting_index.calls:
-                ahead = service_order(waiting) < service_order(served)
+                ahead = service_rank(waiting, now) < service_rank(served, now)
                 assert not (ahead and is_qualified(skills, waiting, now)), f"{served} served before {waiting}"
 
 
@@ -174,7 +175,8 @@ class PictureMachine(RuleBasedStateMachine):
         self.closed: dict[str, CallRecord] = {}  # record id -> its closed version (handed out once)
         self.counted: dict[str, CallRecord] = {}  # records the current picture counted: routed or adopted
         self.lines: dict[str, Counter[str]] = {}  # caller uniqueid -> its queue_log events, across restarts
-        self.joined: dict[tuple[str, str], bool] = {}  # (operator, queue) -> a member, by the current picture's log
+        self.joined: dict[tuple[str, str], bool] = {}  # (operator, queue) -> a member, by the queue_log
+        self.sessions: list[qlog.QueueLogEntry] = []  # member and pause lines: what a restart restores from
         self.notified: dict[str, list[RouteResult]] = {}  # caller uniqueid -> what its waiter was told
         self.agent_of: dict[str, str] = {}  # operator leg -> caller, as the current picture learnt it
         self.agent_first: set[str] = set()  # callers whose operator hung up first (current picture)
@@ -208,6 +210,7 @@ class PictureMachine(RuleBasedStateMachine):
         self.lines.setdefault(entry.callid, Counter())[entry.event] += 1
         if entry.event in ("ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE"):
             assert entry.queue in SERVES[entry.agent], entry
+            self.sessions.append(entry)
         if entry.event in ("ADDMEMBER", "REMOVEMEMBER"):
             adding = entry.event == "ADDMEMBER"
             assert self.joined.get((entry.agent, entry.queue), False) != adding, entry
@@ -471,18 +474,20 @@ class PictureMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), states=st.dictionaries(st.sampled_from(OPERATORS), st.sampled_from(STATES)))
     def platform_restart(self, data: st.DataObject, states: dict[str, str]) -> None:
-        """A new process's picture, built from the open SQL records: those still live are kept, the rest closed."""
+        """A new process: logins and pauses restored from the queue_log, calls from the open SQL records."""
         self._settle()
         open_records = {r.uniqueid: r for r in self.sql.values() if r.ended_at is None}
         live = data.draw(st.sets(st.sampled_from([*UNIQUEIDS, "other-1.1"])))
         self.picture = WatchedPicture(SITE)
         self.fed = 0.0
         self.counted = {r.id: r for r in open_records.values()}
-        self.joined.clear()
         self.notified.clear()
         self.agent_of.clear()
         self.agent_first.clear()
-        closed = self.picture.rebuild(states, live, list(open_records.values()), self._tick())
+        now = self._tick()
+        for user, (logged_in, paused_reason) in sessions_from_queue_log(self.sessions).items():
+            self.picture.restore_session(user, logged_in, paused_reason, now)
+        closed = self.picture.rebuild(states, live, list(open_records.values()), now)
         assert {r.uniqueid for r in closed} == set(open_records) - live
         kept = {u: r.id for u, r in open_records.items() if u in live}
         assert {u: r.id for u, r in self.picture.calls.items()} == kept
