@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -45,16 +45,11 @@ class SeenNumbers:
 
 @dataclass(frozen=True, slots=True)
 class Sorted:
-    """A batch sorted out: the leads to store, what became of the others, and the numbers seen so far.
-
-    `kept` marks the stored rows among the batch's leads; `alternates_changed` says alt_phones lost DNC numbers.
-    """
+    """A batch sorted out: the leads to store, what became of the others, and the numbers seen so far."""
 
     leads: pl.DataFrame
     counts: ImportCounts
     seen: SeenNumbers
-    kept: npt.NDArray[np.bool_]
-    alternates_changed: bool = False
 
 
 def sort_batch(
@@ -88,9 +83,8 @@ def sort_batch(
     kept = np.zeros(leads.height, dtype=np.bool_)
     kept[rows[fresh]] = True
     stored = leads.filter(pl.Series(kept))
-    changed = False
     if dnc:
-        stored, changed = _without_dnc_alternates(stored, dnc)
+        stored = _without_dnc_alternates(stored, dnc)
     counts = ImportCounts(
         imported=stored.height,
         rejected=len(batch.rejections),
@@ -98,10 +92,24 @@ def sort_batch(
         dnc=int(on_dnc.sum()),
         no_consent=no_consent,
     )
-    return Sorted(stored, counts, seen.with_keys(keys), kept, changed)
+    return Sorted(stored, counts, seen.with_keys(keys))
 
 
-def _without_dnc_alternates(leads: pl.DataFrame, dnc: Collection[str]) -> tuple[pl.DataFrame, bool]:
+def drop_known(result: Sorted, known: Collection[str]) -> Sorted:
+    """The leads whose numbers the store already has counted as duplicates instead.
+
+    Kept apart from sort_batch so the file's own checks can run away from the database connection.
+    """
+    if not known:
+        return result
+    fresh = ~result.leads.get_column("phone_e164").is_in(list(known))
+    stored = result.leads.filter(fresh)
+    dropped = result.leads.height - stored.height
+    counts = replace(result.counts, imported=stored.height, duplicates=result.counts.duplicates + dropped)
+    return Sorted(stored, counts, result.seen)
+
+
+def _without_dnc_alternates(leads: pl.DataFrame, dnc: Collection[str]) -> pl.DataFrame:
     """Alternate numbers on a do-not-call list are dropped: the lead stays, that number is never dialled."""
     blocked = set(dnc)
 
@@ -113,8 +121,5 @@ def _without_dnc_alternates(leads: pl.DataFrame, dnc: Collection[str]) -> tuple[
 
     column = leads.get_column("alt_phones")
     if column.null_count() == leads.height:
-        return leads, False
-    cleaned = pl.Series([keep(a) for a in column.to_list()], dtype=pl.String)
-    if cleaned.equals(column):
-        return leads, False
-    return leads.with_columns(alt_phones=cleaned), True
+        return leads
+    return leads.with_columns(alt_phones=pl.Series([keep(a) for a in column.to_list()], dtype=pl.String))

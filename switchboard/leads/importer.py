@@ -6,26 +6,24 @@ Everything is read and checked before the commit: an import stopped at any point
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import polars as pl
 from sqlalchemy.engine import Engine
 
 from dialer.leads.batch import LeadBatch, prepare_frame
-from dialer.leads.classify import SeenNumbers, sort_batch
+from dialer.leads.classify import SeenNumbers, Sorted, drop_known, sort_batch
 from dialer.leads.headers import HeaderMap, map_headers
 from dialer.leads.model import Field, ImportCounts, LeadDataError, Rejection
 from dialer.leads.phones import check_region, is_phone
 from switchboard.errors import LeadFileError
-from switchboard.leads.files import LeadFile, open_lead_file
+from switchboard.leads.files import Chunk, LeadFile, open_lead_file
 from switchboard.store.leads import ImportTarget, ImportWriter, LeadStore, bind_values
 
 log = logging.getLogger("switchboard.leads")
@@ -53,7 +51,6 @@ class ImportReport:
     seconds: float = 0.0
     campaign: str = ""
     list_name: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         c = self.counts
@@ -91,34 +88,9 @@ def import_leads(
         dedupe_days=options.dedupe_days,
         options={"region": region, "encoding": source.encoding, "delimiter": source.delimiter},
     )
-    counts, errors = ImportCounts(), []
     digest = _Digest(path)
     with LeadStore(engine).importing(target, clock()) as writer:
-        seen = SeenNumbers()
-        chunks = source.chunks(header.width, header_line=header_line)
-        prepared = (
-            (*_prepared(frame, header, region, writer), refused, source.position()) for frame, refused in chunks
-        )
-        for batch, values, refused, position in in_background(prepared):
-            numbers = batch.leads.get_column("phone_e164")
-            result = sort_batch(
-                batch,
-                seen=seen,
-                known=writer.known(numbers),
-                dnc=writer.dnc.blocked(numbers),
-                require_consent=writer.require_consent,
-            )
-            if values is not None and not result.alternates_changed:
-                values = {name: list(itertools.compress(column, result.kept)) for name, column in values.items()}
-            else:
-                values = None
-            writer.insert(result.leads, values)
-            seen = result.seen
-            counts += result.counts + ImportCounts(rejected=len(refused))
-            errors.extend(refused)
-            errors.extend(batch.rejections)
-            if progress is not None:
-                progress(*position)
+        counts, errors = _store(source, header, header_line, region, writer, progress)
         writer.finish(counts, clock(), file_sha256=digest.result())
     seconds = time.perf_counter() - started
     log.info(
@@ -128,13 +100,45 @@ def import_leads(
     return ImportReport(counts, tuple(errors), seconds, target.campaign, target.list_name)
 
 
-def _prepared(
-    frame: pl.DataFrame, header: HeaderMap, region: str, writer: ImportWriter
-) -> tuple[LeadBatch, dict[str, list[Any]] | None]:
-    """A chunk as leads sorted by number, and (for SQLite) their values as Python lists, made in the worker thread."""
-    batch = prepare_frame(frame, header, region)
-    ordered = LeadBatch(batch.leads.sort("phone_e164", maintain_order=True), batch.rejections)
-    return ordered, (bind_values(ordered.leads) if writer.binds_values else None)
+def _store(
+    source: LeadFile,
+    header: HeaderMap,
+    header_line: int | None,
+    region: str,
+    writer: ImportWriter,
+    progress: Progress | None,
+) -> tuple[ImportCounts, list[Rejection]]:
+    """Every chunk of the file prepared and sorted out in a worker thread, then checked against the store and
+    written here (the connection stays in this thread); what became of the rows."""
+    counts, errors = ImportCounts(), []
+    chunks = source.chunks(header.width, header_line=header_line)
+    for result, values, rejections, position in in_background(_sorted_out(chunks, header, region, writer, source)):
+        known = writer.known(result.leads.get_column("phone_e164"))
+        if known:
+            result, values = drop_known(result, known), None  # rare (a campaign's next list): values made again
+        writer.insert(result.leads, values)
+        counts += result.counts
+        errors.extend(rejections)
+        if progress is not None:
+            progress(*position)
+    return counts, errors
+
+
+def _sorted_out(
+    chunks: Iterator[Chunk], header: HeaderMap, region: str, writer: ImportWriter, source: LeadFile
+) -> Iterator[tuple[Sorted, dict[str, list[Any]] | None, list[Rejection], tuple[int, int]]]:
+    """In the worker: each chunk as leads sorted by number, the file's own checks done (DNC, consent, repeats),
+    and (for SQLite) the values to bind; the rows refused on the way; how far into the file."""
+    seen = SeenNumbers()
+    for frame, refused in chunks:
+        batch = prepare_frame(frame, header, region)
+        ordered = LeadBatch(batch.leads.sort("phone_e164", maintain_order=True), batch.rejections)
+        numbers = ordered.leads.get_column("phone_e164")
+        result = sort_batch(ordered, seen=seen, dnc=writer.dnc.blocked(numbers), require_consent=writer.require_consent)
+        seen = result.seen
+        values = bind_values(result.leads) if writer.binds_values else None
+        result = replace(result, counts=result.counts + ImportCounts(rejected=len(refused)))
+        yield result, values, [*refused, *batch.rejections], source.position()
 
 
 def in_background(items: Iterator[T], ahead: int = 1) -> Iterator[T]:

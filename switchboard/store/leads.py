@@ -8,7 +8,7 @@ in the one transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
-from dialer.leads.batch import LEAD_SCHEMA
 from dialer.leads.model import ImportCounts
 from switchboard.errors import StoreError
 from switchboard.store.dnc import DncList, load_dnc
@@ -27,7 +26,7 @@ from switchboard.store.schema import campaigns, lead_imports, lead_lists, leads
 log = logging.getLogger("switchboard.store.leads")
 _PROBE = 5000  # numbers per dedupe query: well under every database's limit on bound values
 _ANALYZE_AFTER = 10_000  # rows
-_IMPORT_CACHE_KIB = 65536  # SQLite's page cache for the import's connection, for the index pages it touches
+_IMPORT_CACHE_KIB = 32768  # SQLite's page cache (KiB) for the import's connection: the index pages it touches
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +68,7 @@ class ImportWriter:
         self._since: float | None = None
         self.inserted = 0
         # SQLite takes the rows as Python values; PostgreSQL takes the frame itself (COPY).
-        self.binds_values = conn.dialect.name == "sqlite" and not __import__("os").environ.get("AB_OLD")
+        self.binds_values = conn.dialect.name == "sqlite"
 
     def dedupe_since(self, days: int | None) -> None:
         """Also count as duplicates the numbers any campaign got in the last `days` days."""
@@ -172,13 +171,6 @@ class LeadStore:
     def campaign(self, name: str) -> Campaign | None:
         with self.engine.connect() as conn:
             return find_campaign(conn, name)
-
-    def count_leads(self, campaign: str, list_name: str | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(leads.join(campaigns)).where(campaigns.c.name == campaign)
-        if list_name is not None:
-            query = query.join(lead_lists, leads.c.list_id == lead_lists.c.id).where(lead_lists.c.name == list_name)
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
 
 
 def find_campaign(conn: Connection, name: str) -> Campaign | None:
@@ -291,8 +283,3 @@ def _copy_postgres(conn: Connection, frame: pl.DataFrame, fixed: dict[str, Any])
     assert raw is not None
     with raw.cursor() as cursor, cursor.copy(f"COPY leads ({names}) FROM STDIN (FORMAT csv)") as copy:
         copy.write(frame.write_csv(include_header=False, null_value=""))
-
-
-def lead_columns() -> Sequence[str]:
-    """The leads columns an import fills from a file (the rest are the import's own or the dialer's)."""
-    return [("source_line" if c == "line" else c) for c in LEAD_SCHEMA]

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.leads.batch import prepare_batch
-from dialer.leads.classify import SeenNumbers, sort_batch
+from dialer.leads.classify import SeenNumbers, drop_known, sort_batch
 from dialer.leads.headers import map_headers
 from dialer.leads.model import ImportCounts
 
@@ -33,6 +33,14 @@ def test_dnc_then_consent_then_duplicates() -> None:
     assert result.counts == ImportCounts(imported=1, rejected=1, duplicates=2, dnc=2, no_consent=1)
     assert result.leads.get_column("phone_e164").to_list() == ["+79120000001"]
     assert result.counts.rows == len(rows)
+
+
+def test_numbers_the_store_has_become_duplicates_after_the_files_own_checks() -> None:
+    first = sort_batch(batch([["+79120000001", "", ""], ["+79120000002", "", ""]]), seen=SeenNumbers())  # type: ignore[arg-type]
+    result = drop_known(first, {"+79120000002", "+79129999999"})
+    assert result.counts == ImportCounts(imported=1, duplicates=1)
+    assert result.leads.get_column("phone_e164").to_list() == ["+79120000001"]
+    assert drop_known(first, set()) is first
 
 
 def test_duplicates_across_chunks_of_one_file() -> None:

@@ -76,7 +76,7 @@ def phone_like(draw: st.DrawFn) -> str:
     return draw(st.text("0123456789 +()-.#xabc,;/", max_size=20))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=st.lists(phone_like(), min_size=1, max_size=40), region=st.sampled_from(REGIONS))
 def test_bulk_normalisation_equals_phonenumbers(values: list[str], region: str) -> None:
     """For any values and default region, the vectorised path gives exactly phonenumbers' E.164 and zones."""

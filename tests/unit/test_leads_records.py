@@ -77,7 +77,7 @@ pieces = st.sampled_from(["a", "b", "1", " ", ",", ";", '"', "\n", "\r\n", "я",
 cells = st.lists(pieces, max_size=6).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(rows=st.lists(st.lists(cells, min_size=1, max_size=4), min_size=1, max_size=12), quoting=st.booleans())
 def test_bulk_reader_matches_the_csv_module_or_declines(rows: list[list[str]], quoting: bool) -> None:
     """Given a file written by csv.writer (or hand-joined, so sometimes broken), read_block gives the same rows

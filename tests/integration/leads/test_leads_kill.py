@@ -26,7 +26,7 @@ ROWS = 250_000  # three blocks of the bulk reader (17 MB): killed after the firs
 def big_file(path: Path) -> Path:
     with path.open("w", encoding="utf-8") as out:
         out.write("Телефон,ФИО,Адрес\n")
-        out.writelines(f"+7912{i:07d},Абонент {i},г. Москва, ул. Ленина, д. {i % 100}\n" for i in range(ROWS))
+        out.writelines(f'+7912{i:07d},Абонент {i},"г. Москва, ул. Ленина, д. {i % 100}"\n' for i in range(ROWS))
     return path
 
 
