@@ -54,7 +54,7 @@ def prepare_frame(frame: pl.DataFrame, header: HeaderMap, region: str) -> LeadBa
     frame = _trimmed(frame, header.width)
     if frame.height == 0:
         return LeadBatch(pl.DataFrame(schema=LEAD_SCHEMA), ())
-    frame = frame.with_columns(_value_problem(header).alias("problem"))
+    frame = frame.with_columns(_value_problem(frame, header).alias("problem"))
     frame = _with_phones(frame, header, region)
     frame = frame.with_columns(
         pl.coalesce(pl.col("problem"), pl.col("phone_problem")).alias("problem"),
@@ -109,21 +109,31 @@ def _problem(reason: Reason, *parts: pl.Expr | str) -> pl.Expr:
     return pl.concat_str([pl.lit(reason.value + "|"), *pieces])
 
 
-def _value_problem(header: HeaderMap) -> pl.Expr:
-    """The first value too long (or holding a NUL, which no database column takes), naming its column."""
+def _value_problem(frame: pl.DataFrame, header: HeaderMap) -> pl.Expr:
+    """The first value too long (or holding a NUL, which no database column takes), naming its column.
+
+    Only columns that can hold such a value are checked: a column whose longest value in bytes is within the limit
+    (characters are never more than bytes) and without a NUL needs no check per row.
+    """
+    columns = [c for c in header.columns if c.field is not Field.IGNORE]
+    values = [pl.col(f"c{c.index}") for c in columns]
+    summary = frame.select(
+        *(v.str.len_bytes().max().alias(f"long{i}") for i, v in enumerate(values)),
+        *(v.str.contains("\x00", literal=True).any().alias(f"nul{i}") for i, v in enumerate(values)),
+    ).row(0, named=True)
     problem = _NULL_TEXT
-    for column in reversed(header.columns):
-        if column.field is Field.IGNORE:
-            continue
-        value, limit, name = pl.col(f"c{column.index}"), MAX_LENGTH[column.field], _name(column)
-        size = value.str.len_chars()
-        problem = (
-            pl.when(value.str.contains("\x00", literal=True))
-            .then(_problem(Reason.BAD_ROW, f"{name} holds a NUL character"))
-            .when(size > limit)
-            .then(_problem(Reason.TOO_LONG, f"{name} has ", size, f" characters (at most {limit})"))
-            .otherwise(problem)
-        )
+    for i, column in reversed(list(enumerate(columns))):
+        value, limit, name = values[i], MAX_LENGTH[column.field], _name(column)
+        if summary[f"nul{i}"]:
+            problem = (
+                pl.when(value.str.contains("\x00", literal=True))
+                .then(_problem(Reason.BAD_ROW, f"{name} holds a NUL character"))
+                .otherwise(problem)
+            )
+        if (summary[f"long{i}"] or 0) > limit:
+            size = value.str.len_chars()
+            too_long = _problem(Reason.TOO_LONG, f"{name} has ", size, f" characters (at most {limit})")
+            problem = pl.when(size > limit).then(too_long).otherwise(problem)
     return problem
 
 

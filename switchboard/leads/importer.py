@@ -145,25 +145,30 @@ def in_background(items: Iterator[T], ahead: int = 1) -> Iterator[T]:
     """`items` made by a thread of their own, `ahead` in advance: reading and preparing the next batch
     (polars and numpy, which let go of the GIL) while this thread writes the last one to the database.
 
+    At most `ahead` items wait or are in the making besides the one in use here, which bounds the memory.
     An error in the thread is raised here; stopping early (an error here) stops the thread at its next item.
     """
-    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue()
+    slots = threading.Semaphore(ahead)
     stop = threading.Event()
 
     def make() -> None:
         try:
-            for item in items:
-                if not _offer(handoff, ("item", item), stop):
+            while _wait(slots, stop):
+                item = next(items, _END)
+                if item is _END:
+                    handoff.put(("done", None))
                     return
-            _offer(handoff, ("done", None), stop)
+                handoff.put(("item", item))
         except BaseException as exc:  # handed to the consumer, which raises it
-            _offer(handoff, ("error", exc), stop)
+            handoff.put(("error", exc))
 
     worker = threading.Thread(target=make, name="lead-batches", daemon=True)
     worker.start()
     try:
         while True:
             kind, value = handoff.get()
+            slots.release()  # the worker may start the next item while this one is used
             if kind == "done":
                 return
             if kind == "error":
@@ -174,13 +179,14 @@ def in_background(items: Iterator[T], ahead: int = 1) -> Iterator[T]:
         worker.join()
 
 
-def _offer(handoff: queue.Queue[tuple[str, Any]], item: tuple[str, Any], stop: threading.Event) -> bool:
+_END: Any = object()
+
+
+def _wait(slots: threading.Semaphore, stop: threading.Event) -> bool:
+    """A free slot (True), or the consumer stopped (False)."""
     while not stop.is_set():
-        try:
-            handoff.put(item, timeout=0.1)
+        if slots.acquire(timeout=0.1):
             return True
-        except queue.Full:
-            continue
     return False
 
 
