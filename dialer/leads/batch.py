@@ -124,16 +124,13 @@ def _value_problem(frame: pl.DataFrame, header: HeaderMap) -> pl.Expr:
     problem = _NULL_TEXT
     for i, column in reversed(list(enumerate(columns))):
         value, limit, name = values[i], MAX_LENGTH[column.field], _name(column)
-        if summary[f"nul{i}"]:
-            problem = (
-                pl.when(value.str.contains("\x00", literal=True))
-                .then(_problem(Reason.BAD_ROW, f"{name} holds a NUL character"))
-                .otherwise(problem)
-            )
         if (summary[f"long{i}"] or 0) > limit:
             size = value.str.len_chars()
             too_long = _problem(Reason.TOO_LONG, f"{name} has ", size, f" characters (at most {limit})")
             problem = pl.when(size > limit).then(too_long).otherwise(problem)
+        if summary[f"nul{i}"]:
+            nul = _problem(Reason.BAD_ROW, f"{name} holds a NUL character")
+            problem = pl.when(value.str.contains("\x00", literal=True)).then(nul).otherwise(problem)
     return problem
 
 

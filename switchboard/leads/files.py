@@ -133,12 +133,14 @@ class LeadFile:
 
     def _xlsx_records(self) -> Iterator[Record]:
         import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
 
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it does not read
-                book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+                # A file object, not the path: openpyxl refuses names not ending in .xlsx even when the bytes are one.
+                book = openpyxl.load_workbook(io.BytesIO(self.path.read_bytes()), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
             raise LeadFileError(f"{self.path.name}: not a readable XLSX file ({exc})") from None
         try:
             sheet = book.worksheets[0]
