@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from acd.model import QueueRule, Step
 from switchboard.errors import ConfigError
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
@@ -139,6 +140,12 @@ class Queue(_Model):
     recording: bool | None = None
 
     _name = field_validator("name")(lambda v: _check_name(v, "queue name"))
+
+    def rule(self) -> QueueRule:
+        """The routing rule the ACD stamps this queue's calls with (routing, simulator and reports share it)."""
+        steps = tuple(Step(step.after_s, step.min_level) for step in self.steps)
+        return QueueRule(self.name, dict(self.requires), steps, self.priority, self.sl_seconds, self.sl_target)
+
     _moh = field_validator("music_on_hold")(lambda v: _check_name(v, "music_on_hold class"))
 
 

@@ -8,19 +8,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from acd import stats
-from acd.model import QueueRule, Step
 from acd.skills import required_levels
 from switchboard.config import Queue, Site
 from switchboard.store.calls import CallRecord
 
 # Ratios from two sources agree exactly (same floats); ASA is a mean of the same waits, summed in another order.
 TOLERANCE = 1e-6
-
-
-def queue_rule(queue: Queue) -> QueueRule:
-    """The routing rule of a configured queue, as the ACD stamps calls with it."""
-    steps = tuple(Step(step.after_s, step.min_level) for step in queue.steps)
-    return QueueRule(queue.name, dict(queue.requires), steps, queue.priority, queue.sl_seconds, queue.sl_target)
 
 
 def tally_from_records(records: Iterable[CallRecord], queue: Queue) -> stats.QueueTally:
@@ -43,7 +36,7 @@ def is_misrouted(record: CallRecord, site: Site) -> bool:
     """Answered by an operator short of a level the call required at the answer moment (widening applied)."""
     if record.answered_at is None or record.operator is None or record.queue is None:
         return False
-    call = queue_rule(site.queue(record.queue)).call(record.id, record.hotline or "", record.started_at)
+    call = site.queue(record.queue).rule().call(record.id, record.hotline or "", record.started_at)
     try:
         skills: Mapping[str, int] = site.operator(record.operator).skills
     except KeyError:

@@ -18,7 +18,7 @@ from acd.model import CallView, MissPolicy, Presence, QueueRule, Step
 from acd.routing import choose_operator
 from acd.skills import holds
 from acd.values import evolve
-from switchboard.config import Queue, Site
+from switchboard.config import Site
 from switchboard.events import CallerHungUp, Event, OperatorAnswered, OperatorMissed, PhoneStateChanged
 from switchboard.store.calls import CallRecord
 
@@ -79,7 +79,7 @@ class Picture:
     built: bool = False  # rebuilt once: from then on the picture is newer than the SQL records
 
     def __post_init__(self) -> None:
-        self.rules = {q.name: _rule(q) for q in self.site.queues}
+        self.rules = {q.name: q.rule() for q in self.site.queues}
         self.policy = MissPolicy(self.site.acd.max_misses)
         self.wrapup_s = {q.name: float(q.wrapup_s) for q in self.site.queues}
         self.recorded = {q.name: self.site.recording if q.recording is None else q.recording for q in self.site.queues}
@@ -511,8 +511,3 @@ class Picture:
 def _widest(steps: tuple[Step, ...]) -> int:
     """The lowest level widening ever asks (0 without steps): the steps may ask more than `requires` all along."""
     return min((step.min_level for step in steps), default=0)
-
-
-def _rule(queue: Queue) -> QueueRule:
-    steps = tuple(Step(s.after_s, s.min_level) for s in queue.steps)
-    return QueueRule(queue.name, dict(queue.requires), steps, queue.priority, queue.sl_seconds, queue.sl_target)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from acd.skills import required_levels
 from switchboard.config import Hotline
-from switchboard.demo_figures import is_misrouted, queue_rule
+from switchboard.demo_figures import is_misrouted
 from switchboard.lab.sipp import run_callers
 from switchboard.lab.stack import LabStack
 from switchboard.store.calls import CallRecord
@@ -45,7 +45,7 @@ async def _call(lab: LabStack, keys: dict[str, str]) -> dict[str, CallRecord]:
 def _assert_answered_by_a_qualified_operator(lab: LabStack, record: CallRecord) -> None:
     assert lab.site and record.queue and record.operator and record.answered_at
     assert record.outcome == "answered"
-    call = queue_rule(lab.site.queue(record.queue)).call(record.id, record.hotline or "", record.started_at)
+    call = lab.site.queue(record.queue).rule().call(record.id, record.hotline or "", record.started_at)
     skills = lab.site.operator(record.operator).skills
     for skill, level in required_levels(call, record.answered_at).items():
         assert skills.get(skill, 0) >= level, (record, skill, level)
