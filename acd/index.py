@@ -172,6 +172,9 @@ class OperatorIndex:
         """Bitset of the available operators qualified for the call at `now`, widening applied."""
         floor = step_floor(call.steps, now - call.arrived_at)
         found = self.available
+        if call.operator:
+            position = self.positions.get(call.operator)
+            found = 0 if position is None else found & (1 << position)
         for skill, base in call.requires.items():
             rows = self.at_least.get(skill, ())
             level = base if base > floor else floor  # max() is a call: too slow for the hot path
@@ -327,25 +330,22 @@ class WaitingIndex:
         )
 
     def first_for(
-        self, operator: OperatorView, now: float, skip: Callable[[CallView], bool] | None = None
+        self,
+        operator: OperatorView,
+        now: float,
+        skip: Callable[[CallView], bool] | None = None,
+        defer: Callable[[CallView], bool] | None = None,
     ) -> CallView | None:
-        """The first call in service rank the operator is qualified for at `now` and `skip` refuses, or None."""
-        most = len(self.by_count) - 1  # the most skills any waiting call requires
-        # met[j]: the calls at least j + 1 of whose required skills the operator holds (a bit-sliced counter).
-        met = [0] * most
-        for skill, level in operator.skills.items():
-            needers = self.needing.get(skill, 0) if level >= 1 else 0
-            if needers:
-                for j in range(most - 1, 0, -1):
-                    met[j] |= met[j - 1] & needers
-                met[0] |= needers
-        candidates = self.by_count[0] if self.by_count else 0
-        for j in range(most):
-            candidates |= met[j] & self.by_count[j + 1]
-        calls, skills = self.calls, operator.skills
+        """The first call in service rank the operator is qualified for at `now` and `skip` refuses, or None.
+
+        A call `defer` accepts goes after every other such call of its priority (acd.cover: covered calls).
+        """
+        candidates, calls, skills = self._candidates(operator), self.calls, operator.skills
         starving_after = STARVING_AFTER_TARGETS
         best: CallView | None = None
-        best_standing = OVERDUE + 1
+        deferred: CallView | None = None  # the best call `defer` accepted: taken only when no other qualifies
+        best_standing = deferred_standing = OVERDUE + 1
+        top = None  # the priority of the first qualified call: lower priorities are never reached
         # Lowest bit first is the static order (priority, then arrival); within the first priority that has a
         # qualified call, the best standing wins, the earliest arrival within it. A starving call found is final.
         # The standing is `standing(call, now)` written out: a function call per candidate costs too much here.
@@ -353,7 +353,7 @@ class WaitingIndex:
             low = candidates & -candidates
             candidates ^= low
             call = calls[low.bit_length() - 1]
-            if best_standing <= OVERDUE and call.priority < best.priority:  # type: ignore[union-attr]
+            if top is not None and call.priority < top:
                 break
             wait = now - call.arrived_at
             target = call.sl_seconds
@@ -367,7 +367,28 @@ class WaitingIndex:
                 continue
             if skip is not None and skip(call):
                 continue
+            top = call.priority
+            if defer is not None and defer(call):
+                if rank < deferred_standing:
+                    deferred, deferred_standing = call, rank
+                continue
             if rank == STARVING:
                 return call
             best, best_standing = call, rank
-        return best
+        return deferred if best is None else best
+
+    def _candidates(self, operator: OperatorView) -> int:
+        """Bitset of the calls all of whose required skills the operator holds, at some level."""
+        most = len(self.by_count) - 1  # the most skills any waiting call requires
+        # met[j]: the calls at least j + 1 of whose required skills the operator holds (a bit-sliced counter).
+        met = [0] * most
+        for skill, level in operator.skills.items():
+            needers = self.needing.get(skill, 0) if level >= 1 else 0
+            if needers:
+                for j in range(most - 1, 0, -1):
+                    met[j] |= met[j - 1] & needers
+                met[0] |= needers
+        candidates = self.by_count[0] if self.by_count else 0
+        for j in range(most):
+            candidates |= met[j] & self.by_count[j + 1]
+        return candidates

@@ -1,13 +1,14 @@
 """Many routing decisions at once: waiting calls matched to available operators, one call per operator at most.
 
-Calls go in service rank; each gets the strategy's best free operator, or one freed by reshuffling earlier picks.
+Calls go in cover rank (acd.cover); each gets the strategy's best free operator, or one freed by reshuffling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from acd.index import OperatorIndex, Reserve, WaitingIndex, service_rank
+from acd.cover import cover_rank, covered
+from acd.index import OperatorIndex, Reserve, WaitingIndex
 from acd.model import CallView, OperatorView
 from acd.reserve import specialists
 from acd.strategies import Strategy, best_fit
@@ -22,11 +23,13 @@ def assign(
     strategy: Strategy = best_fit,
     reserve: Reserve | None = None,
 ) -> list[tuple[str, str]]:
-    """(call_id, sip_user) pairs, in service rank at `now`: as many calls as can be served, none left behind.
+    """(call_id, sip_user) pairs, in cover rank at `now`: as many calls as can be served, none left behind.
 
+    Cover rank is the service rank with covered calls after the others of their priority (acd.cover), cover judged
+    against the operators available when the batch starts: the same order `choose_call` gives a freed operator.
     A call with no free qualified operator may take one from an earlier call that another free operator can serve
     (an augmenting path), so the matching is maximum: after it, no remaining available operator qualifies for any
-    remaining call, and a call is never left waiting for a later one in service rank that it could have replaced.
+    remaining call, and a call is never left waiting for a later one in cover rank that it could have replaced.
     With a `reserve`, each call prefers spare operators to specialists (acd.reserve), but no call is ever held
     here: the shell leaves out the calls the reserve holds (acd.routing.ready_to_offer) before asking.
     """
@@ -34,7 +37,7 @@ def assign(
     ops = operators
     if not isinstance(ops, OperatorIndex) or ops.strategy != strategy:
         ops = OperatorIndex.build(ops.operators if isinstance(ops, OperatorIndex) else ops, strategy, reserve)
-    calls = tuple(sorted(waiting.calls, key=lambda call: service_rank(call, now)))
+    calls = tuple(sorted(waiting.calls, key=lambda call: cover_rank(call, now, covered(call, ops, now))))
     choose = _chooser(ops, now, reserve)
     eligible = [ops.eligible(call, now) for call in calls]
     taken: list[int] = [-1] * len(eligible)  # operator position per call, -1 while waiting

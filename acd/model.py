@@ -57,6 +57,7 @@ class CallView:
     priority: int = 0  # higher is served first, whatever the queue
     steps: tuple[Step, ...] = ()  # widening over the wait, in any order
     sl_seconds: float = 20.0  # the service-level target: answered within this many seconds
+    operator: str = ""  # a call for this operator alone (a colleague transferred it to them by name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,9 @@ class OperatorState:
     idle_since: float = 0.0
     talk_s_today: float = 0.0
     last_offered_at: float = 0.0
+    # Session mode: the operator's phone stays connected to their holding bridge, busy to Asterisk all along, and
+    # each call is bridged in at once instead of ringing; free means no call of ours, whatever the phone says.
+    session: bool = False
 
     def presence(self, now: float) -> Presence:
         if not self.logged_in:
@@ -41,7 +44,7 @@ class OperatorState:
             return Presence.UNREGISTERED
         if self.offered_call is not None:
             return Presence.OFFERED
-        if self.on_call is not None or self.phone_state != FREE_PHONE:
+        if self.on_call is not None or (self.phone_state != FREE_PHONE and not self.session):
             return Presence.ON_CALL
         if now < self.wrapup_until:
             return Presence.WRAP_UP
@@ -76,6 +79,16 @@ def pause(state: OperatorState, reason: str, now: float) -> OperatorState:
 
 def unpause(state: OperatorState, now: float) -> OperatorState:
     return _became_available(state, evolve(state, paused_reason=None, misses=0), now)
+
+
+def session_started(state: OperatorState, now: float) -> OperatorState:
+    """The operator joined their holding bridge (logging in if they were not): calls are bridged in from now on."""
+    return _became_available(state, evolve(state, logged_in=True, session=True, misses=0), now)
+
+
+def session_ended(state: OperatorState, now: float) -> OperatorState:
+    """The operator left their holding bridge: back to ring mode, still logged in."""
+    return _became_available(state, evolve(state, session=False), now)
 
 
 def phone_changed(state: OperatorState, phone_state: str, now: float) -> OperatorState:

@@ -5,9 +5,10 @@ Each accepts plain views (small pictures, tests) or the precomputed indexes of `
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from acd import reserve as specialist_reserve
+from acd.cover import cover_rank, covered
 from acd.index import OperatorIndex, Reserve, WaitingIndex, service_rank
 from acd.matching import assign
 from acd.model import CallView, Decision, MissPolicy, OperatorView, Presence
@@ -111,28 +112,47 @@ def choose_call(
 
     Service rank: higher priority, then starving calls (waiting over twice their target), then calls still within
     their target, then the overdue ones; first come, first served within each (acd.index.service_rank says why).
-    With a `reserve` and the other `free_operators` (the freed one may be among them), a call held for a spare
-    operator at its next step is passed over (acd.reserve); a call is never passed over when nobody else is free.
-    The operator's presence is the caller's business: it asks on the operator's behalf as they become free.
+    Given the other `free_operators` (the freed one may be among them), covered calls, which one of them will be
+    able to take in time, go after the others of their priority (acd.cover); with a `reserve` too, a call held for
+    a spare operator at its next step is passed over (acd.reserve). A call is never passed over when nobody else is
+    free. The operator's presence is the caller's business: it asks on the operator's behalf as they become free.
     """
-    skip = None
-    if reserve is not None and free_operators is not None:
-        pool = _with_available(free_operators, operator, reserve)
-        chosen_reserve = reserve
-
-        def skip(call: CallView) -> bool:
-            return specialist_reserve.held(call, pool, now, chosen_reserve)
-
+    skip, defer = (None, None) if free_operators is None else _judges(operator, free_operators, now, reserve)
     if isinstance(waiting_calls, WaitingIndex):
-        return waiting_calls.first_for(operator, now, skip)
-    qualified = (
+        return waiting_calls.first_for(operator, now, skip, defer)
+    qualified = [
         call for call in waiting_calls if is_qualified(operator, call, now) and (skip is None or not skip(call))
-    )
-    return min(qualified, key=lambda call: service_rank(call, now), default=None)
+    ]
+    if defer is None:
+        return min(qualified, key=lambda call: service_rank(call, now), default=None)
+    is_covered = defer
+    return min(qualified, key=lambda call: cover_rank(call, now, is_covered(call)), default=None)
+
+
+CallTest = Callable[[CallView], bool]
+
+
+def _judges(
+    operator: OperatorView, free_operators: Iterable[OperatorView] | OperatorIndex, now: float, reserve: Reserve | None
+) -> tuple[CallTest | None, CallTest]:
+    """(skip, defer) for the freed operator among the free ones: calls the reserve holds, and covered calls."""
+    pool = _with_available(free_operators, operator, reserve)
+
+    def defer(call: CallView) -> bool:
+        return covered(call, pool, now)
+
+    if reserve is None:
+        return None, defer
+    chosen = reserve
+
+    def skip(call: CallView) -> bool:
+        return specialist_reserve.held(call, pool, now, chosen)
+
+    return skip, defer
 
 
 def _with_available(
-    operators: Iterable[OperatorView] | OperatorIndex, operator: OperatorView, reserve: Reserve
+    operators: Iterable[OperatorView] | OperatorIndex, operator: OperatorView, reserve: Reserve | None
 ) -> OperatorIndex:
     """The free operators indexed, with `operator` among them as available."""
     freed = operator if operator.presence is Presence.AVAILABLE else evolve(operator, presence=Presence.AVAILABLE)

@@ -19,17 +19,36 @@ Idle = dict[int, SimOperator]  # idle operators by index
 
 
 def _members(queue: QueueSpec, operators: Sequence[SimOperator]) -> list[tuple[int, SimOperator]]:
-    """(lowest level over the queue's required skills, operator) for each operator holding all of them at all.
+    """(lowest level over the queue's required skills, operator) for each operator the queue's rule can accept:
+    holding every required skill at least at the level the queue requires (no widening step ever asks less).
 
-    Membership is "has the skill at all": that is how these products are configured from a skills matrix; the
-    penalty or tier then says how good the member is, and the widening rules say when they may be used.
+    Membership carries each skill's own floor; the penalty or tier then grades a member by their lowest level, and
+    the widening rules say when each grade may be used. Together they admit, at every moment of the wait, exactly
+    whom our routing admits: membership asks each skill >= its floor, the grade asks the lowest level >= max(the
+    lowest floor, the step's level), so each skill gets max(its floor, the step's level), acd.skills's rule.
+    Why not "holds the skills at all": no administrator makes a member of an operator the queue's own rule never
+    accepts; doing so had app_queue answer English-line calls (tax 3 needed) with tax-2 operators, counted as
+    misrouted yet relieving the two operators qualified for them, a load the site's rule never allows to move.
     """
     members = []
     for op in operators:
-        levels = [op.skills.get(skill, 0) for skill in queue.rule.requires]
-        if min(levels) >= 1:
-            members.append((min(levels), op))
+        if all(op.skills.get(skill, 0) >= max(level, 1) for skill, level in queue.rule.requires.items()):
+            members.append((min(op.skills.get(skill, 0) for skill in queue.rule.requires), op))
     return members
+
+
+def _admissions(queue: QueueSpec) -> list[tuple[float, int]]:
+    """[(seconds into the wait, lowest level admitted from then on)], the first at 0: each time widening lowers it.
+
+    The level is over the queue's lowest required level, as the penalty or tier grades members (see _members).
+    """
+    lowest_required = min(queue.rule.requires.values())
+    opens: list[tuple[float, int]] = []
+    for t in sorted({0.0, *(step.after_s for step in queue.rule.steps)}):
+        level = max(lowest_required, step_floor(queue.rule.steps, t), 1)
+        if not opens or level < opens[-1][1]:
+            opens.append((t, level))
+    return opens
 
 
 class AppQueuePolicy(DispatchPolicy):
@@ -37,7 +56,9 @@ class AppQueuePolicy(DispatchPolicy):
 
     Configuration derived from the scenario (sources: apps/app_queue.c and configs/samples/queues.conf.sample,
     queuerules.conf.sample in asterisk/asterisk):
-    - member of every queue whose required skills they hold; penalty = 5 - (lowest of their levels in those skills);
+    - member of every queue whose rule can accept them (see _members); penalty = 5 - (lowest of their levels in the
+      queue's skills). Penalties could also put the least skilled first within each step's grade; measured, app_queue
+      then does worse on all three benchmark days (it spends bilinguals, who hold the least tax, on general calls).
     - QUEUE_MAX_PENALTY = 5 - m, m = max(lowest required level, acd.skills.step_floor: the step in force); a
       `penaltychange` at each step's after_s moves it (absolute values). calc_metric() drops members whose
       penalty exceeds it.
@@ -147,17 +168,19 @@ class ModCallcenterPolicy(DispatchPolicy):
 
     Configuration derived from the scenario (source: src/mod/applications/mod_callcenter/mod_callcenter.c in
     signalwire/freeswitch, members_callback() and agents_callback(); docs: FreeSWITCH-Explained mod_callcenter):
-    - a tier for each operator holding the queue's required skills, position = operator order, tier level =
-      5 - (lowest of those levels): level 5 is tier 0, level 1 tier 4 (see the numbering note below);
-    - tier-rules-apply=true, tier-rule-wait-multiply-level=true, tier-rule-no-agent-no-wait=true, and
-      tier-rule-wait-second W = the spacing of the queue's steps (mean gap, whole seconds; no widening with fewer
-      than two steps). agents_callback() walks the queue's agents ordered by tier level; it lets a caller into a
-      higher tier L once `now - joined_epoch >= L * W`, and into the first tier that has logged-in agents at once
-      (no agent counted yet, so no-agent-no-wait lets it through). The ladder is level 5 at once, level 4 after W,
-      level 3 after 2W, ... whatever the steps say: mod_callcenter cannot open several levels at once after a
-      wait, nor stop widening at a floor, so it may reach operators below the call's level (misrouted).
-    - numbering: tier L opens at L*W (the source), not (L-1)*W; numbering tiers 6 - level from 1 would delay
-      every level by one more W, so tiers count from 0 to give the intended ladder (tier_base=6 gives the other).
+    - a tier for each operator the queue's rule can accept (see _members), position = operator order;
+    - tier-rules-apply=true, tier-rule-wait-multiply-level=true, tier-rule-no-agent-no-wait=true.
+      agents_callback() walks the queue's agents ordered by tier level; it lets a caller into a higher tier L once
+      `now - joined_epoch >= L * W` (W = tier-rule-wait-second), and into the first tier that has logged-in agents
+      at once (no agent counted yet, so no-agent-no-wait lets it through).
+    - tier levels follow the widening: W = the greatest common divisor of the moments (whole seconds) the queue's
+      widening admits a lower level, and an operator's tier level = the moment their lowest level is first
+      admitted / W (0 for those admitted at arrival). So each grade opens exactly at its step, as in our ACD.
+      Why not tier = 5 - level with W = the mean step gap: that ladder opens one level per W whatever the steps
+      say (the general line reached its level-2 operators after 60 s, where its rule admits them at 10 s); an
+      administrator sets tier levels to match the steps, which the multiplied wait allows for any step times.
+      Only when the first tier has nobody logged in does a later one open at once (no-agent-no-wait): then an
+      operator may be below the call's level at that moment (misrouted).
     - the dispatch thread offers callers of every queue in score order, score = seconds waited + base score;
       base score = priority * 3600 s, so a higher priority is served first as in our ACD.
     - longest-idle-agent orders agents by `level, agents.last_offered_call, position`: the last time they were
@@ -168,20 +191,20 @@ class ModCallcenterPolicy(DispatchPolicy):
     name = "mod_callcenter:longest-idle"
     BASE_SCORE_PER_PRIORITY = 3600.0
 
-    def __init__(self, scenario: Scenario, operators: Sequence[SimOperator], *, tier_base: int = 5) -> None:
-        self._tiers = [
-            sorted(((tier_base - level, op.index, op) for level, op in _members(q, operators)), key=lambda t: t[:2])
-            for q in scenario.queues
-        ]
-        self._wait_second = [self._spacing(q) for q in scenario.queues]
+    def __init__(self, scenario: Scenario, operators: Sequence[SimOperator]) -> None:
+        self._tiers: list[list[tuple[int, int, SimOperator]]] = []
+        self._wait_second: list[float] = []
+        for queue in scenario.queues:
+            opens = [(round(t), level) for t, level in _admissions(queue)]
+            wait_second = math.gcd(*(t for t, _ in opens)) or math.inf  # gcd 0: the queue never widens
+            tiers = []
+            for level, op in _members(queue, operators):
+                admitted = next((t for t, lowest in opens if level >= lowest), None)
+                if admitted is not None:  # a member the widening never reaches is given no tier
+                    tiers.append((0 if admitted == 0 else round(admitted / wait_second), op.index, op))
+            self._tiers.append(sorted(tiers, key=lambda tier: tier[:2]))
+            self._wait_second.append(wait_second)
         self._base_score = [q.rule.priority * self.BASE_SCORE_PER_PRIORITY for q in scenario.queues]
-
-    @staticmethod
-    def _spacing(queue: QueueSpec) -> float:
-        steps = queue.rule.steps
-        if len(steps) < 2:
-            return math.inf
-        return max(1.0, round((steps[-1].after_s - steps[0].after_s) / (len(steps) - 1)))
 
     def _reachable_tier(self, qi: int, waited: float) -> float:
         tiers = self._tiers[qi]

@@ -25,7 +25,8 @@ class SkillsPolicy:
     """Switchboard's ACD: the very functions production calls, fed the simulated floor.
 
     A new call goes to `choose_operator`; a freed operator picks with `choose_call` among the calls they qualify
-    for; at each widening step a waiting call is offered again. Nobody is ever given a call they don't qualify for.
+    for, knowing who else is free (as the shell's `assign` does); at each widening step a waiting call is offered
+    again. Nobody is ever given a call they don't qualify for.
     """
 
     name = "skills"
@@ -48,7 +49,8 @@ class SkillsPolicy:
     def on_free(self, operator: SimOperator, floor: Floor, now: float) -> list[Match]:
         if not floor.waiting:
             return []
-        chosen = choose_call(operator.view(), [c.view for c in floor.waiting.values()], now)
+        free = [op.view() for op in floor.idle.values()]  # the freed operator among them
+        chosen = choose_call(operator.view(), [c.view for c in floor.waiting.values()], now, free_operators=free)
         return [] if chosen is None else [(floor.waiting[int(chosen.call_id)], operator)]
 
     def on_abandon(self, floor: Floor, now: float) -> list[Match]:

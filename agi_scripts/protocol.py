@@ -208,6 +208,9 @@ def format_command(verb: str, *args: str | int) -> bytes:
     return data
 
 
+DTMF_KEYS = "0123456789*#"
+
+
 class AgiCommands:
     """The AGI commands a handler uses, built on command(): a session, or a test's in-memory fake."""
 
@@ -237,6 +240,22 @@ class AgiCommands:
         if reply.result == "-2":
             raise AgiCommandError(f"Asterisk has no application {app!r}")
         return reply
+
+    async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
+        """Play `prompt` (sound names joined by '&'), any key cutting it short, and collect up to `max_digits` keys,
+        each within `timeout_ms`: "" when none came. (AGI's own GET DATA plays one file only.)"""
+        keys = ""
+        for sound in prompt.split("&"):
+            reply = await self.stream_file(sound, DTMF_KEYS)
+            if reply.result not in ("", "0"):
+                keys += chr(int(reply.result))
+                break
+        while len(keys) < max_digits:
+            reply = await self.command("WAIT FOR DIGIT", timeout_ms)
+            if reply.result in ("", "0"):
+                break
+            keys += chr(int(reply.result))
+        return keys
 
     async def stream_file(self, name: str, escape_digits: str = "") -> AgiReply:
         return await self.command("STREAM FILE", name, escape_digits)

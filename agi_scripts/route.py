@@ -34,6 +34,9 @@ class HoldPlan:
     music_on_hold: str
     announce_every_s: float  # 0: no announcements
     deadline: float  # when the caller leaves the queue (arrival + max wait)
+    on_max_wait: str = "apologise"  # apologise | callback | voicemail | overflow
+    callback_prompt: str = ""  # played at the maximum wait: the key 1 asks for a callback
+    voicemail: str = ""  # the file a voice message is recorded to
 
 
 class Waiting(Protocol):
@@ -58,33 +61,94 @@ class CallRouter(Protocol):
     def route_call(self, uniqueid: str, caller: str, hotline: str, now: float, choice: str = "") -> Arrived: ...
     def hold_plan(self, uniqueid: str) -> HoldPlan: ...
     def position(self, uniqueid: str) -> tuple[int, float | None]: ...  # place in line, expected wait (s)
-    def leave(self, uniqueid: str, now: float) -> None: ...
+    def waiting(self, uniqueid: str) -> Waiting | None: ...  # the caller's place in line, if still waiting
+    def leave(self, uniqueid: str, now: float, outcome: str = "timeout", key: str = "") -> Arrived | None: ...
+    def transfer(self, uniqueid: str, target: str, now: float, extension: str = "") -> Arrived: ...
 
 
 Handler = Callable[[AgiSession], Awaitable[None]]
 
 
+CALLBACK_KEY = "1"
+CALLBACK_WAIT_MS = 6000
+
+
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """An operator assigned while the caller heard the maximum-wait prompt: taken as any arrival with a result."""
+
+    result: Routed
+    waiter: None = None
+
+
 def build_route_handler(router: CallRouter, clock: Callable[[], float] = time.time) -> Handler:
     async def route(session: AgiSession) -> None:
         request = session.request
+        args = request.args
         # The hotline number comes from the dialplan argument (our config), never from the caller's digits.
-        hotline = request.args[0] if request.args else request.extension
-        choice = request.args[1] if len(request.args) > 1 else ""  # the menu digit, FILTER()ed to 0-9 by the dialplan
+        hotline = args[0] if args else request.extension
+        choice = args[1] if len(args) > 1 else ""  # the menu digit, FILTER()ed to 0-9 by the dialplan
+        transfer = args[2] if len(args) > 2 else ""  # queue:NAME or operator:SIP_USER, from our transfer context
         await router.last_offer_settled(request.uniqueid)  # the miss is counted before the caller is routed again
-        arrival = router.route_call(request.uniqueid, request.callerid, hotline, clock(), choice)
-        routed = arrival.result
-        if routed is None and arrival.waiter is not None:
-            routed = await hold(session, router, arrival.waiter, clock)
-            if routed is None:
-                await session.set_variable(variables.EXIT, "timeout")
-                await session.set_variable(variables.TARGET, "")
-                return
-        assert routed is not None
+        if transfer:
+            extension = args[3] if len(args) > 3 else ""
+            arrival = router.transfer(request.uniqueid, transfer, clock(), extension)
+        else:
+            arrival = router.route_call(request.uniqueid, request.callerid, hotline, clock(), choice)
+        routed = await wait_for_operator(session, router, arrival, clock)
+        if routed is None:
+            await session.set_variable(variables.TARGET, "")
+            return
         await session.set_variable(variables.CALL_ID, routed.call_id)
         await session.set_variable(variables.RECORDING, routed.recording)
         await session.set_variable(variables.TARGET, routed.target)
 
     return route
+
+
+async def wait_for_operator(
+    session: AgiSession, router: CallRouter, arrival: Arrived, clock: Callable[[], float]
+) -> Routed | None:
+    """Hold the caller until an operator is chosen; at the maximum wait the queue's `on_max_wait` decides.
+
+    Returns the operator (or a result with no target), or None when the caller leaves the queue (the EXIT variable
+    says how: timeout, callback, voicemail).
+    """
+    while arrival.result is None and arrival.waiter is not None:
+        routed = await hold(session, router, arrival.waiter, clock)
+        if routed is not None:
+            return routed
+        given = arrival.waiter.assigned
+        after = await at_max_wait(session, router, clock) if given is None else _Given(given)
+        if after is None:
+            return None
+        arrival = after
+    return arrival.result
+
+
+async def at_max_wait(session: AgiSession, router: CallRouter, clock: Callable[[], float]) -> Arrived | None:
+    """The maximum wait has passed: overflow to another queue (its arrival), or leave it (None, EXIT set)."""
+    uniqueid = session.request.uniqueid
+    plan = router.hold_plan(uniqueid)
+    if plan.on_max_wait == "overflow":
+        arrival = router.leave(uniqueid, clock(), "overflow")
+        if arrival is not None:
+            return arrival
+    outcome = "timeout"
+    if plan.on_max_wait == "callback":
+        # Still in line while the prompt plays: an operator freed meanwhile still takes the call.
+        key = await session.get_data(plan.callback_prompt, CALLBACK_WAIT_MS, 1)
+        waiter = router.waiting(uniqueid)
+        if waiter is not None and waiter.assigned is not None:
+            return _Given(waiter.assigned)
+        outcome = "callback" if key == CALLBACK_KEY else "timeout"
+    elif plan.on_max_wait == "voicemail":
+        outcome = "voicemail"
+    router.leave(uniqueid, clock(), outcome, CALLBACK_KEY if outcome == "callback" else "")
+    if outcome == "voicemail":
+        await session.set_variable(variables.VOICEMAIL, plan.voicemail)
+    await session.set_variable(variables.EXIT, outcome)
+    return None
 
 
 async def hold(session: AgiSession, router: CallRouter, waiter: Waiting, clock: Callable[[], float]) -> Routed | None:
@@ -102,7 +166,6 @@ async def hold(session: AgiSession, router: CallRouter, waiter: Waiting, clock: 
     while not assigned.done():
         now = clock()
         if now >= plan.deadline:
-            router.leave(uniqueid, now)
             await session.exec_app("StopMusicOnHold")
             return None
         timeout = max(0.0, min(plan.deadline, next_announce) - now)
@@ -180,7 +243,13 @@ def build_benchmark_handler(operators: int = 200, busy_share: float = 0.8) -> Ha
         def position(self, uniqueid: str) -> tuple[int, float | None]:
             return 1, None
 
-        def leave(self, uniqueid: str, now: float) -> None:
-            picture.leave(uniqueid, now)
+        def waiting(self, uniqueid: str) -> Waiting | None:
+            return picture.waiter_of(uniqueid)
+
+        def leave(self, uniqueid: str, now: float, outcome: str = "timeout", key: str = "") -> Arrived | None:
+            return picture.leave(uniqueid, now, outcome, key)
+
+        def transfer(self, uniqueid: str, target: str, now: float, extension: str = "") -> Arrived:
+            return picture.transfer(uniqueid, target, now, extension)
 
     return build_route_handler(_Router())

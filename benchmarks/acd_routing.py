@@ -166,6 +166,9 @@ def main() -> None:
         "waiting_calls": len(floor.waiting),
         "choose_operator_per_s": round(best_rate(rounds, lambda: offer_all(floor, ops, rounds))),
         "choose_call_per_s": round(best_rate(rounds, lambda: pick_all(floor, calls, rounds))),
+        "choose_call_covered_per_s": round(
+            best_rate(rounds // 5, lambda: pick_covered(floor, ops, calls, rounds // 5))
+        ),
         "served_share": {
             "choose_operator": round(sum(d.operator is not None for d in offer) / rounds, 3),
             "choose_call": round(sum(call is not None for call in pick) / rounds, 3),
@@ -216,6 +219,12 @@ def offer_all(floor: Floor, ops: OperatorIndex, rounds: int) -> None:
 def pick_all(floor: Floor, calls: WaitingIndex, rounds: int) -> None:
     for i in range(rounds):
         choose_call(floor.freed[i % FREED], calls, NOW + i % 120)
+
+
+def pick_covered(floor: Floor, ops: OperatorIndex, calls: WaitingIndex, rounds: int) -> None:
+    """Knowing who else is free, as the simulator asks and `assign` orders (acd.cover): calls covered go last."""
+    for i in range(rounds):
+        choose_call(floor.freed[i % FREED], calls, NOW + i % 120, ops)
 
 
 def plain(floor: Floor, rounds: int) -> None:

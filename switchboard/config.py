@@ -11,7 +11,7 @@ import socket
 import tomllib
 from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -45,6 +45,18 @@ def _check_name(value: str, what: str) -> str:
 def _check_number(value: str) -> str:
     if not NUMBER_RE.match(value):
         raise ValueError("a number is an optional '+' then 3 to 15 digits")
+    return value
+
+
+def _check_extension(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{2,8}", value):
+        raise ValueError("a transfer extension is 2 to 8 digits")
+    return value
+
+
+def _check_prompt(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_/-]+(&[a-z0-9_/-]+)*", value):
+        raise ValueError("a prompt is sound names (letters, digits, '_', '-', '/') joined by '&'")
     return value
 
 
@@ -105,8 +117,11 @@ class Operator(_Model):
     secret: str
     name: str
     skills: dict[str, Level] = Field(default_factory=dict)
+    extension: str | None = None  # digits a colleague dials (blind transfer) to send a call to this operator
+    supervisor: bool = False  # may listen to, whisper to and barge in on operators' calls (ChanSpy feature codes)
 
     _sip_user = field_validator("sip_user")(lambda v: _check_name(v, "sip_user"))
+    _extension = field_validator("extension")(lambda v: v if v is None else _check_extension(v))
     _secret = field_validator("secret")(_check_secret)
 
     @field_validator("name")
@@ -138,8 +153,26 @@ class Queue(_Model):
     announce_every_s: Annotated[int, Field(ge=0)] = 30  # position and wait announcements (0: none)
     music_on_hold: str = "default"
     recording: bool | None = None
+    # When max_wait_s passes: apologise and hang up, offer a callback (a key press creates a callback task),
+    # take a voice message (a callback task with the message), or move the caller to the `overflow_to` queue.
+    on_max_wait: Literal["apologise", "callback", "voicemail", "overflow"] = "apologise"
+    overflow_to: str | None = None
+    callback_prompt: str = "vm-press&digits/1"  # "press 1": sites record their own "to be called back, press 1"
+    extension: str | None = None  # digits an operator dials (blind transfer) to send a call to this queue
+    wrapup_codes: dict[str, str] = Field(default_factory=dict)  # digits keyed after a call -> what it was about
 
     _name = field_validator("name")(lambda v: _check_name(v, "queue name"))
+    _extension = field_validator("extension")(lambda v: v if v is None else _check_extension(v))
+    _prompt = field_validator("callback_prompt")(lambda v: _check_prompt(v))
+
+    @field_validator("wrapup_codes")
+    @classmethod
+    def _codes(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, code in value.items():
+            if not re.fullmatch(r"[0-9]{1,2}", key):
+                raise ValueError(f"wrap-up code keys are 1 or 2 digits, not {key!r}")
+            _check_name(code, "wrap-up code")
+        return value
 
     def rule(self) -> QueueRule:
         """The routing rule the ACD stamps this queue's calls with (routing, simulator and reports share it)."""
@@ -175,12 +208,7 @@ class Hotline(_Model):
                 raise ValueError(f"menu keys are single digits 0-9, not {key!r}")
         return value
 
-    @field_validator("menu_prompt")
-    @classmethod
-    def _prompt(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z0-9_/-]+(&[a-z0-9_/-]+)*", value):
-            raise ValueError("a prompt is sound names (letters, digits, '_', '-', '/') joined by '&'")
-        return value
+    _prompt = field_validator("menu_prompt")(lambda v: _check_prompt(v))
 
 
 class Trunk(_Model):
@@ -191,6 +219,23 @@ class Trunk(_Model):
     caller_id: str = "+10000000000"
 
     _caller = field_validator("caller_id")(_check_number)
+
+
+Days = Annotated[int, Field(ge=1, le=36500)]
+
+
+class RetentionSection(_Model):
+    """How long personal data is kept, in days; unset keeps it until a person asks for erasure.
+
+    Nothing expires by itself: `switchboard retention apply` (from cron, say daily) removes what is older.
+    leads_days: a lead untouched this long (not imported, not dialled) loses its number and personal fields;
+    recordings_days: call recordings and voice messages are deleted; calls_days: call records lose the caller's
+    number. Do-not-call entries are never expired.
+    """
+
+    leads_days: Days | None = None
+    recordings_days: Days | None = None
+    calls_days: Days | None = None
 
 
 class Site(_Model):
@@ -208,6 +253,10 @@ class Site(_Model):
     trunk: Trunk = Trunk()
     acd: AcdSection = AcdSection()
     queue_log: Path = Path("queue_log")  # Asterisk-format queue_log our ACD writes
+    # Asterisk's log folder (`asterisk render --out DIR` puts it at DIR/log): messages, queue_log, cdr-csv/.
+    # A person's erasure masks their number there too; unset, the erasure report lists it as unchecked.
+    asterisk_logs: Path | None = None
+    retention: RetentionSection = RetentionSection()
     hotlines: list[Hotline] = Field(default_factory=list)
     queues: list[Queue] = Field(default_factory=list)
     operators: list[Operator] = Field(default_factory=list)
@@ -235,7 +284,21 @@ class Site(_Model):
             for digit, target in line.menu.items():
                 if target not in queue_names:
                     raise _FieldError(f"hotlines.{i}.menu.{digit}", target, "no such queue")
+        _check_overflows(self.queues)
+        extensions = [(f"queues.{i}.extension", q.extension) for i, q in enumerate(self.queues)]
+        extensions += [(f"operators.{i}.extension", op.extension) for i, op in enumerate(self.operators)]
+        seen: set[str] = set()
+        for field, extension in extensions:
+            if extension is not None and extension in seen:
+                raise _FieldError(field, extension, "duplicate transfer extension")
+            seen.add(extension or "")
         return self
+
+    def transfer_targets(self) -> dict[str, str]:
+        """Transfer extension -> 'queue:NAME' or 'operator:SIP_USER', as the dialplan's transfer context lists them."""
+        targets = {q.extension: f"queue:{q.name}" for q in self.queues if q.extension}
+        targets.update({op.extension: f"operator:{op.sip_user}" for op in self.operators if op.extension})
+        return targets
 
     def operator(self, sip_user: str) -> Operator:
         for op in self.operators:
@@ -271,6 +334,13 @@ class Site(_Model):
         return path if path.is_absolute() else (self.base_dir / path).resolve()
 
     @property
+    def asterisk_logs_path(self) -> Path | None:
+        path = self.asterisk_logs
+        if path is None:
+            return None
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
     def store_url_effective(self) -> str:
         """The SQLAlchemy URL; SWITCHBOARD_DB overrides the file for every command."""
         url = os.environ.get(DB_ENV) or self.store_url
@@ -284,6 +354,24 @@ class _FieldError(ValueError):
     def __init__(self, field: str, value: object, reason: str) -> None:
         self.field, self.value, self.reason = field, value, reason
         super().__init__(f"{field} = {value!r}: {reason}")
+
+
+def _check_overflows(queues: list[Queue]) -> None:
+    """An overflow names another queue, and following overflows never comes back round (a caller held forever)."""
+    by_name = {q.name: q for q in queues}
+    for i, queue in enumerate(queues):
+        if queue.on_max_wait == "overflow" and queue.overflow_to is None:
+            raise _FieldError(f"queues.{i}.overflow_to", None, "on_max_wait = 'overflow' needs a queue to overflow to")
+        if queue.overflow_to is None:
+            continue
+        if queue.overflow_to not in by_name or queue.overflow_to == queue.name:
+            raise _FieldError(f"queues.{i}.overflow_to", queue.overflow_to, "no such other queue")
+        seen, target = {queue.name}, by_name.get(queue.overflow_to)
+        while target is not None and target.on_max_wait == "overflow" and target.overflow_to is not None:
+            if target.overflow_to in seen:
+                raise _FieldError(f"queues.{i}.overflow_to", queue.overflow_to, "overflows go round in a circle")
+            seen.add(target.name)
+            target = by_name.get(target.overflow_to)
 
 
 def _no_duplicates(section: str, values: list[str], field: str, reason: str) -> None:

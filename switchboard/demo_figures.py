@@ -10,6 +10,7 @@ from typing import Any
 from acd import stats
 from acd.skills import required_levels
 from switchboard.config import Queue, Site
+from switchboard.picture_moves import TIMED_OUT
 from switchboard.store.calls import CallRecord
 
 # Ratios from two sources agree exactly (same floats); ASA is a mean of the same waits, summed in another order.
@@ -27,8 +28,10 @@ def tally_from_records(records: Iterable[CallRecord], queue: Queue) -> stats.Que
             tally = stats.answered(tally, record.answered_at - record.started_at, queue.sl_seconds)
         elif record.outcome == "abandoned" and record.ended_at is not None:
             tally = stats.abandoned(tally, record.ended_at - record.started_at, queue.sl_seconds)
-        elif record.outcome == "timeout":
+        elif record.outcome in TIMED_OUT:
             tally = stats.timed_out(tally)
+        if record.answered_at is not None and record.ended_at is not None:
+            tally = stats.completed(tally, record.ended_at - record.answered_at, float(queue.wrapup_s))
     return tally
 
 

@@ -17,7 +17,12 @@ SwitchboardError
 │   └── AgiCommandError         Asterisk answered 510/511/520 to a command
 ├── StoreError                  the SQL store refused or lost a write
 ├── LabError                    a real part started for a demo or a test (Asterisk, Redis, SIPp, softphones) failed
-└── LeadFileError               a lead or DNC file (or its mapping) cannot be read; names the line, field or value
+├── LeadFileError               a lead or DNC file (or its mapping) cannot be read; names the line, field or value
+├── PrivacyError                an export, erasure or retention run was refused (an invalid number, a file it
+│                               cannot rewrite, a table it does not know how to erase from)
+└── CampaignError               a campaign file or setting was refused, or names no such campaign; names field and value
+    ├── AttemptRefusedError     the lead may not be dialled now (do-not-call, attempt caps, calling hours, status)
+    └── DispositionError        an operator's disposition was refused (reason, callback time, order form, survey)
 """
 
 from __future__ import annotations
@@ -105,3 +110,27 @@ class LeadFileError(SwitchboardError):
 
     Rows that cannot be used are not errors: they are counted and listed with their lines.
     """
+
+
+class PrivacyError(SwitchboardError):
+    """A personal-data export, erasure or retention run was refused; the message names the number, file or table.
+
+    An erasure that fails part-way leaves the store as it was (one transaction); files already masked stay masked,
+    and running the erasure again finishes the job.
+    """
+
+
+class CampaignError(SwitchboardError):
+    """A campaign file or setting was refused, or a campaign, lead or attempt does not exist; names field and value."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class AttemptRefusedError(CampaignError):
+    """The lead may not be dialled now: on a do-not-call list, past an attempt cap, outside calling hours, or done."""
+
+
+class DispositionError(CampaignError):
+    """An operator's disposition was refused: an unknown code, no refusal reason, a bad callback, form or survey."""

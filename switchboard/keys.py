@@ -26,3 +26,13 @@ def inbound_counters() -> str:
 
 def ami_state() -> str:
     return f"{PREFIX}:ami"
+
+
+def queue(name: str) -> str:
+    """A hash of one queue's live figures (switchboard.wallboard.queue_board)."""
+    return f"{PREFIX}:queue:{name}"
+
+
+def queues() -> str:
+    """The set of queue names that have a figures hash."""
+    return f"{PREFIX}:queues"

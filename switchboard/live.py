@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from switchboard import keys
 from switchboard.picture import Picture
+from switchboard.wallboard import TimeInState, queue_board
 
 log = logging.getLogger("switchboard.live")
 
@@ -23,6 +24,7 @@ class LiveState:
     def __init__(self, url: str) -> None:
         self.redis = aioredis.from_url(url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2)
         self.healthy = False
+        self.time_in_state = TimeInState()
 
     async def publish(self, picture: Picture, ami_connected: bool) -> None:
         """Write the whole picture (it is small) in one pipeline; a Redis outage is logged, not fatal."""
@@ -33,6 +35,16 @@ class LiveState:
             ops = picture.operator_states(now)  # without `now`, everyone who ever wrapped up would stay wrap_up
             if ops:
                 pipe.hset(keys.operators(), mapping=_fields(ops))
+            for user, row in self.time_in_state.board(picture, now).items():
+                pipe.delete(keys.operator(user))
+                pipe.hset(keys.operator(user), mapping=_fields(_flat(row)))
+            board = queue_board(picture, now)
+            pipe.delete(keys.queues())
+            if board:
+                pipe.sadd(keys.queues(), *board)
+            for name, figures in board.items():
+                pipe.delete(keys.queue(name))
+                pipe.hset(keys.queue(name), mapping=_fields(_flat(figures)))
             pipe.hset(keys.inbound_counters(), mapping=_fields(picture.counters))
             pipe.delete(keys.calls_in_progress())
             calls = {
@@ -60,8 +72,34 @@ class LiveState:
             "calls": await self.redis.hlen(keys.calls_in_progress()),
         }
 
+    async def read_queues(self) -> dict[str, dict[str, Any]]:
+        """Each queue's figures as the wallboard reads them back (numbers as numbers, operators by state as JSON)."""
+        names = sorted(str(name) for name in await self.redis.smembers(keys.queues()))
+        return {name: _unflat(await self.redis.hgetall(keys.queue(name))) for name in names}
+
+    async def read_operator(self, sip_user: str) -> dict[str, Any]:
+        return _unflat(await self.redis.hgetall(keys.operator(sip_user)))
+
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+def _flat(row: Mapping[str, Any]) -> dict[str, str | int | float]:
+    """A hash row: numbers and text as they are, anything else (lists, dicts, None) as JSON."""
+    return {
+        k: v if isinstance(v, str | int | float) and not isinstance(v, bool) else json.dumps(v) for k, v in row.items()
+    }
+
+
+def _unflat(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A hash as read back (decode_responses: text): numbers and JSON parsed, plain text kept."""
+    out: dict[str, Any] = {}
+    for key, text in row.items():
+        try:
+            out[str(key)] = json.loads(text)
+        except ValueError:
+            out[str(key)] = text
+    return out
 
 
 def _fields(values: Mapping[str, object]) -> Mapping[Any, Any]:

@@ -6,7 +6,7 @@ Decisions come from acd/ (pure); this module keeps the state they read and recor
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from acd import operators as ops
@@ -14,23 +14,21 @@ from acd import queue_log as qlog
 from acd import stats
 from acd.index import OperatorIndex, WaitingIndex
 from acd.matching import assign
-from acd.model import CallView, MissPolicy, Presence, QueueRule, Step
+from acd.model import CallView, MissPolicy, Presence
 from acd.routing import choose_operator
 from acd.skills import holds
 from acd.values import evolve
 from switchboard.config import Site
 from switchboard.events import CallerHungUp, Event, OperatorAnswered, OperatorMissed, PhoneStateChanged
+from switchboard.picture_moves import NO_QUEUE, CallbackRequest, CallMoves
+from switchboard.picture_operators import OperatorDesk, session_bridge, widest
+from switchboard.picture_rebuild import Rebuild
 from switchboard.store.calls import CallRecord
 
 FREE_STATES = frozenset({ops.FREE_PHONE})
-COUNTERS = ("offered", "answered", "abandoned", "timeout", "no_operator")
-NO_QUEUE = QueueRule("")
-# How a caller leaves a queue without an operator, in queue_log's words.
-_LEAVING: dict[str, Callable[..., qlog.QueueLogEntry]] = {
-    "timeout": qlog.exit_with_timeout,
-    "no_operator": qlog.exit_empty,
-    "abandoned": qlog.abandon,
-}
+COUNTERS = (
+    "offered", "answered", "abandoned", "timeout", "no_operator", "callback", "voicemail", "overflow", "transferred",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +66,7 @@ class Arrival:
 
 
 @dataclass
-class Picture:
+class Picture(OperatorDesk, CallMoves, Rebuild):
     site: Site
     operators: dict[str, ops.OperatorState] = field(default_factory=dict)
     calls: dict[str, CallRecord] = field(default_factory=dict)  # by the caller channel's uniqueid
@@ -95,6 +93,10 @@ class Picture:
         self.original_positions: dict[str, int] = {}
         self.completed_by_agent: set[str] = set()  # caller uniqueids whose operator hung up first
         self.dirty: dict[str, CallRecord] = {}  # call records changed since the shell last persisted
+        self.sessions: dict[str, str] = {}  # session-mode channel uniqueid -> its operator
+        self.last_call: dict[str, CallRecord] = {}  # operator -> the last call they ended (for its wrap-up code)
+        self.targets: dict[str, str] = {}  # caller uniqueid -> the operator it was transferred to by name
+        self.callback_requests: list[CallbackRequest] = []  # drained by the shell into SQL
         self.latest = 0.0  # the latest instant seen: the picture's time never goes back
 
     def _clock(self, at: float) -> float:
@@ -116,55 +118,6 @@ class Picture:
         records, self.dirty = list(self.dirty.values()), {}
         return records
 
-    # -- operators -----------------------------------------------------------------------------
-    def _set(self, state: ops.OperatorState, now: float) -> None:
-        self.operators[state.sip_user] = state
-        self.index = self.index.updated(state.view(now))
-
-    def queues_of(self, sip_user: str) -> list[str]:
-        """The queues an operator can ever serve: every required skill held at the queue's widest step."""
-        skills = self.operators[sip_user].skills
-        return [name for name, rule in self.rules.items() if holds(skills, rule.requires, _widest(rule.steps))]
-
-    def login(self, sip_user: str, now: float, source: str = qlog.MANAGER) -> None:
-        now = self._clock(now)
-        state = self.operators[sip_user]
-        if not state.logged_in:
-            for queue in self.queues_of(sip_user):
-                self.queue_log.append(qlog.add_member(now=now, queue=queue, agent=sip_user, source=source))
-        self._set(ops.login(state, now), now)
-        self.dispatch(now)
-
-    def logout(self, sip_user: str, now: float, source: str = qlog.MANAGER) -> None:
-        now = self._clock(now)
-        state = self.operators[sip_user]
-        if state.logged_in:
-            for queue in self.queues_of(sip_user):
-                self.queue_log.append(qlog.remove_member(now=now, queue=queue, agent=sip_user, source=source))
-        self._set(ops.logout(state, now), now)
-
-    def pause(self, sip_user: str, reason: str, now: float) -> None:
-        now = self._clock(now)
-        for queue in self.queues_of(sip_user):
-            self.queue_log.append(qlog.pause(now=now, queue=queue, agent=sip_user, reason=reason))
-        self._set(ops.pause(self.operators[sip_user], reason, now), now)
-
-    def unpause(self, sip_user: str, now: float) -> None:
-        now = self._clock(now)
-        for queue in self.queues_of(sip_user):
-            self.queue_log.append(qlog.unpause(now=now, queue=queue, agent=sip_user))
-        self._set(ops.unpause(self.operators[sip_user], now), now)
-        self.dispatch(now)
-
-    def operator_states(self, now: float) -> dict[str, str]:
-        return {user: state.presence(now).value for user, state in self.operators.items()}
-
-    def restore_session(self, sip_user: str, logged_in: bool, paused_reason: str | None, now: float) -> None:
-        """After a restart: put back a login and a pause the previous process knew, writing no queue_log line."""
-        state = self.operators.get(sip_user)
-        if state is not None:
-            self._set(evolve(state, logged_in=logged_in, paused_reason=paused_reason), now)
-
     # -- calls arriving ------------------------------------------------------------------------
     def route_call(self, uniqueid: str, caller: str, hotline: str, now: float, choice: str = "") -> Arrival:
         """A hotline call asks for an operator: one now, or a place in the queue (kept on a requeue).
@@ -179,19 +132,24 @@ class Picture:
             return Arrival(result=RouteResult(known.id, "", "", None, f"call already {known.outcome}"))
         queue = self.site.hotline_queue(hotline, choice)
         rule = self.rules.get(queue.name, NO_QUEUE) if queue else NO_QUEUE
-        call = rule.call(str(uuid.uuid4()), hotline, now)
+        return self._enter(uniqueid, caller, hotline, rule.call(str(uuid.uuid4()), hotline, now), now)
+
+    def _enter(
+        self, uniqueid: str, caller: str, hotline: str, call: CallView, now: float, recording: str | None = None
+    ) -> Arrival:
+        """A call joins a queue (from a hotline, an overflow or a transfer): ENTERQUEUE, then an operator or a place."""
         record = CallRecord(
             id=call.call_id, uniqueid=uniqueid, direction="inbound", caller=caller, hotline=hotline,
-            queue=rule.name or None, operator=None, started_at=now,
+            queue=call.queue or None, operator=None, started_at=now, recording=recording,
         )  # fmt: skip
         self._keep(record)
         self.counters["offered"] += 1
-        if rule.name:
-            self.tallies[rule.name] = stats.offered(self.tallies[rule.name])
+        if call.queue in self.tallies:
+            self.tallies[call.queue] = stats.offered(self.tallies[call.queue])
         position = self._position_if_queued(call)
         self.original_positions[uniqueid] = position
         self.queue_log.append(
-            qlog.enter_queue(now=now, callid=uniqueid, queue=rule.name or "NONE", caller_id=caller, position=position)
+            qlog.enter_queue(now=now, callid=uniqueid, queue=call.queue or "NONE", caller_id=caller, position=position)
         )
         return self._offer_or_wait(call, uniqueid, position, now)
 
@@ -202,7 +160,7 @@ class Picture:
         offered: that old place is dropped first, so the call is never held twice.
         """
         self.waiting.pop(record.id, None)
-        self.waiting_index = self.waiting_index.removed(record.id)
+        self._forget_waiting(record.id)
         ringing = self.operators.get(record.operator or "")
         if ringing is not None and ringing.offered_call == record.uniqueid:
             self.offered_at.pop(record.uniqueid, None)
@@ -212,6 +170,8 @@ class Picture:
             self.dispatch(now)
         rule = self.rules.get(record.queue or "", NO_QUEUE)
         call = rule.call(record.id, record.hotline or "", record.started_at)
+        if record.uniqueid in self.targets:  # transferred to a colleague by name: still for them alone
+            call = evolve(call, operator=self.targets[record.uniqueid], requires={}, steps=())
         position = self.original_positions.get(record.uniqueid, 1)
         # Not straight back to the operator who just let it ring out, while anyone else can take it.
         return self._offer_or_wait(call, record.uniqueid, position, now, skip=record.operator)
@@ -244,8 +204,11 @@ class Picture:
         Paused, busy or wrapping-up operators count (they come back); as app_queue's joinempty with unavailable.
         """
         gone = (Presence.LOGGED_OUT, Presence.UNREGISTERED)
+        if call.operator:
+            target = self.operators.get(call.operator)
+            return target is not None and target.presence(now) not in gone
         return any(
-            state.presence(now) not in gone and holds(state.skills, call.requires, _widest(call.steps))
+            state.presence(now) not in gone and holds(state.skills, call.requires, widest(call.steps))
             for state in self.operators.values()
         )
 
@@ -255,7 +218,9 @@ class Picture:
         self.offered_at[uniqueid] = now
         recording = record.recording or self._recording_path(record)
         self._keep(evolve(record, operator=sip_user, recording=recording or None))
-        return RouteResult(record.id, f"PJSIP/{sip_user}", recording, sip_user, reason)
+        state = self.operators[sip_user]
+        target = f"ConfBridge/{session_bridge(sip_user)}" if state.session else f"PJSIP/{sip_user}"
+        return RouteResult(record.id, target, recording, sip_user, reason)
 
     def _recording_path(self, record: CallRecord) -> str:
         enabled = self.recorded.get(record.queue or "", self.site.recording)
@@ -289,7 +254,7 @@ class Picture:
             return
         for call_id, sip_user in assign(self.waiting_index, self.index, now):
             waiter = self.waiting.pop(call_id)
-            self.waiting_index = self.waiting_index.removed(call_id)
+            self._forget_waiting(call_id)
             result = self._offer(waiter.uniqueid, sip_user, "freed operator", now)
             waiter.assigned = result
             if waiter.notify is not None:
@@ -307,36 +272,8 @@ class Picture:
         position = self.index.positions[state.sip_user]
         return bool(self.index.available >> position & 1) == (state.presence(now) is Presence.AVAILABLE)
 
-    def leave(self, uniqueid: str, now: float, outcome: str = "timeout") -> None:
-        """The caller leaves the queue without an operator (max wait reached); a ringing call is the Dial's business."""
-        now = self._clock(now)
-        if any(w.uniqueid == uniqueid for w in self.waiting.values()):
-            self._finish_waiting(uniqueid, outcome, now)
-
-    def _finish_waiting(self, uniqueid: str, outcome: str, now: float) -> None:
-        record = self.calls.get(uniqueid)
-        if record is None or record.outcome is not None:
-            return
-        waiter = next((w for w in self.waiting.values() if w.uniqueid == uniqueid), None)
-        position = self.position(uniqueid) or 1
-        if waiter is not None:
-            del self.waiting[waiter.call.call_id]
-            self.waiting_index = self.waiting_index.removed(waiter.call.call_id)
-        self._keep(evolve(record, outcome=outcome))
-        self.counters[outcome] += 1
-        queue = record.queue or "NONE"
-        self.queue_log.append(_LEAVING[outcome](
-            now=now, callid=uniqueid, queue=queue, position=position, entered_at=record.started_at,
-            original_position=self.original_positions.get(uniqueid, 1),
-        ))  # fmt: skip
-        if record.queue not in self.tallies:
-            return
-        tally = self.tallies[record.queue]
-        if outcome == "timeout":
-            self.tallies[record.queue] = stats.timed_out(tally)
-        elif outcome == "abandoned":
-            sl = self.rules[record.queue].sl_seconds
-            self.tallies[record.queue] = stats.abandoned(tally, now - record.started_at, sl)
+    def _forget_waiting(self, call_id: str) -> None:
+        self.waiting_index = self.waiting_index.removed(call_id)
 
     # -- events --------------------------------------------------------------------------------
     def apply(self, event: Event) -> CallRecord | None:
@@ -350,6 +287,9 @@ class Picture:
             return None
         if isinstance(event, CallerHungUp) and event.uniqueid in self.agent_channels:
             self._agent_hung_up(event)
+            return None
+        if isinstance(event, CallerHungUp) and event.uniqueid in self.sessions:
+            self.end_session(event.uniqueid, event.at)
             return None
         record = self.calls.get(event.uniqueid)
         if record is None:
@@ -416,8 +356,11 @@ class Picture:
         if record is not None and record.ended_at is None:
             self.completed_by_agent.add(caller)
 
-    def end_call(self, record: CallRecord, at: float, cause: int | None) -> CallRecord:
-        """The caller's channel is gone: close the record, free the operator into wrap-up, count the outcome."""
+    def end_call(
+        self, record: CallRecord, at: float, cause: int | None, transferred_to: str | None = None, extension: str = ""
+    ) -> CallRecord:
+        """The caller's channel is gone (or the operator transferred it): close the record, free the operator into
+        wrap-up, count the outcome."""
         if record.outcome is None:
             self._finish_waiting(record.uniqueid, "abandoned", at)
             record = self.calls[record.uniqueid]
@@ -429,15 +372,21 @@ class Picture:
         if state is not None and record.uniqueid in (state.on_call, state.offered_call):
             wrapup = self.wrapup_s.get(queue, 0.0) if state.on_call == record.uniqueid else 0.0
             self._set(ops.call_ended(state, record.uniqueid, at, talk, wrapup), at)
-        if record.answered_at is not None:  # also when a restart lost who was on it: CONNECT needs its COMPLETE
+        if transferred_to is not None:
+            self.counters["transferred"] += 1
+            self.queue_log.append(self._transfer_line(record, at, extension))
+        elif record.answered_at is not None:  # also when a restart lost who was on it: CONNECT needs its COMPLETE
             self._log_completion(record, at)
-            if queue in self.tallies:
-                self.tallies[queue] = stats.completed(self.tallies[queue], talk, wrapup)
+        if record.answered_at is not None and queue in self.tallies:
+            self.tallies[queue] = stats.completed(self.tallies[queue], talk, wrapup)
         del self.calls[record.uniqueid]
         self.offered_at.pop(record.uniqueid, None)
         self.original_positions.pop(record.uniqueid, None)
-        closed = evolve(record, ended_at=at, hangup_cause=cause)
+        self.targets.pop(record.uniqueid, None)
+        closed = evolve(record, ended_at=at, hangup_cause=cause, transferred_to=transferred_to)
         self.dirty[closed.id] = closed
+        if state is not None and state.on_call == record.uniqueid:
+            self.last_call[user] = closed
         self.dispatch(at)
         return closed
 
@@ -451,63 +400,3 @@ class Picture:
         ))  # fmt: skip
         if by_agent:
             self.completed_by_agent.discard(record.uniqueid)
-
-    # -- rebuild after a (re)connect -----------------------------------------------------------
-    def rebuild(
-        self,
-        phone_states: dict[str, str],
-        live_uniqueids: set[str],
-        open_records: Iterable[CallRecord],
-        now: float,
-        *,
-        listed_at: float | None = None,
-    ) -> list[CallRecord]:
-        """Reset from DeviceStateList, CoreShowChannels and the open SQL records; returns the records closed.
-
-        Only a picture never built adopts the open SQL records (a new process learns its calls there); afterwards
-        SQL lags the picture. Calls routed at or after `listed_at` (when the channels were listed) are kept.
-        """
-        now = self._clock(now)
-        for sip_user, state in self.operators.items():
-            self._set(evolve(state, phone_state=phone_states.get(sip_user, "UNAVAILABLE"), offered_call=None), now)
-        adopted = set()
-        if not self.built:
-            for record in open_records:
-                if record.uniqueid not in self.calls:
-                    self._adopt(record)
-                    adopted.add(record.uniqueid)  # ringing as far as we know: a requeue or its DialEnd settles it
-            self.built = True
-        gone = []
-        for uniqueid, record in list(self.calls.items()):
-            listed = listed_at is None or record.started_at < listed_at
-            if listed and uniqueid not in live_uniqueids:
-                gone.append(record)
-            elif record.outcome is None and (uniqueid in self.offered_at or uniqueid in adopted):
-                rung = self.operators.get(record.operator or "")
-                if rung is not None:
-                    self._set(evolve(rung, offered_call=uniqueid), now)  # still ringing
-        # Closing frees operators and dispatches: only once the operators still ringing are marked so.
-        # The calls ended while we could not see them: closed with the time we learned of it.
-        closed = [self.end_call(record, now, None) for record in gone]
-        self.dispatch(now)
-        return closed
-
-    def _adopt(self, record: CallRecord) -> None:
-        """A call routed by an earlier process: counted and tallied here too, so the figures still add up."""
-        self.calls[record.uniqueid] = record
-        self.counters["offered"] += 1
-        if record.outcome in self.counters:
-            self.counters[record.outcome] += 1
-        if record.queue in self.tallies:
-            tally = stats.offered(self.tallies[record.queue])
-            if record.answered_at is not None:
-                sl = self.rules[record.queue].sl_seconds
-                tally = stats.answered(tally, record.answered_at - record.started_at, sl)
-            elif record.outcome == "timeout":
-                tally = stats.timed_out(tally)
-            self.tallies[record.queue] = tally
-
-
-def _widest(steps: tuple[Step, ...]) -> int:
-    """The lowest level widening ever asks (0 without steps): the steps may ask more than `requires` all along."""
-    return min((step.min_level for step in steps), default=0)

@@ -19,9 +19,9 @@ from asterisk_conf import variables
 from switchboard.ami.client import AmiClient, ConnectionChange
 from switchboard.ami.translate import PJSIP_PREFIX, translate
 from switchboard.config import Site
-from switchboard.errors import AmiError, StoreError
+from switchboard.errors import AmiError, StoreError, SwitchboardError
 from switchboard.live import LiveState
-from switchboard.picture import Arrival, Picture
+from switchboard.picture import Arrival, Picture, Waiter
 from switchboard.privacy import mask_number
 from switchboard.queue_log import QueueLogWriter, read_entries, sessions_from_queue_log
 from switchboard.store.calls import CallRecord, CallStore, make_engine
@@ -120,13 +120,40 @@ class Platform:
         queue = self.site.queue(record.queue) if record.queue else None
         if queue is None:
             return HoldPlan("default", 0, record.started_at + 60)
-        return HoldPlan(queue.music_on_hold, queue.announce_every_s, record.started_at + queue.max_wait_s)
+        return HoldPlan(
+            queue.music_on_hold, queue.announce_every_s, record.started_at + queue.max_wait_s,
+            queue.on_max_wait, queue.callback_prompt, self.picture.voicemail_path(uniqueid),
+        )  # fmt: skip
 
     def position(self, uniqueid: str) -> tuple[int, float | None]:
         return self.picture.position(uniqueid), self.picture.expected_wait(uniqueid)
 
-    def leave(self, uniqueid: str, now: float) -> None:
-        self.picture.leave(uniqueid, now)
+    def waiting(self, uniqueid: str) -> Waiter | None:
+        return self.picture.waiter_of(uniqueid)
+
+    def leave(self, uniqueid: str, now: float, outcome: str = "timeout", key: str = "") -> Arrival | None:
+        arrival = self.picture.leave(uniqueid, now, outcome, key)
+        log.info("call %s left its queue at the maximum wait: %s", uniqueid, outcome)
+        return arrival
+
+    def transfer(self, uniqueid: str, target: str, now: float, extension: str = "") -> Arrival:
+        arrival = self.picture.transfer(uniqueid, target, now, extension)
+        log.info("call %s transferred to %s", uniqueid, target)
+        return arrival
+
+    async def transfer_call(self, sip_user: str, extension: str) -> None:
+        """Send the operator's current call on, as their phone's blind transfer would: to a transfer extension."""
+        if extension not in self.site.transfer_targets():
+            raise SwitchboardError(f"extension = {extension!r}: no queue or operator has this transfer extension")
+        state = self.picture.operators.get(sip_user)
+        if state is None or state.on_call is None:
+            raise SwitchboardError(f"operator = {sip_user!r}: not on a call")
+        channels = await self.ami.list_action("CoreShowChannels")
+        channel = next((c.get("Channel") for c in channels if c.get("Uniqueid") == state.on_call), None)
+        if not channel:
+            raise SwitchboardError(f"operator = {sip_user!r}: their caller's channel is gone")
+        headers = {"Channel": channel, "Context": variables.CTX_TRANSFER, "Exten": extension, "Priority": "1"}
+        await self.ami.action("Redirect", headers)
 
     # -- operators: the feature-code script's port and the CLI/API's --------------------------
     def operator_command(self, sip_user: str, command: str, reason_code: str, now: float) -> str:
@@ -142,12 +169,23 @@ class Platform:
         if command == "pause":
             self.picture.pause(sip_user, PAUSE_REASONS.get(reason_code, "paused"), now)
             return "dictate/paused"
+        if command == "wrapup":
+            return "auth-thankyou" if self.picture.set_wrapup_code(sip_user, reason_code) else "beeperr"
         self.picture.unpause(sip_user, now)
         return "auth-thankyou"
+
+    def start_session(self, sip_user: str, channel: str, now: float) -> str | None:
+        """Session mode from the phone's feature code: the holding bridge it joins, None for no operator."""
+        if sip_user not in self.picture.operators:
+            return None
+        bridge = self.picture.start_session(sip_user, channel, now)
+        log.info("operator %s in session mode (%s)", sip_user, bridge)
+        return bridge
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.to_thread(self.store.create_schema)
+        (self.site.recordings_path / "voicemail").mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(self._restore_sessions)
         await self.agi.start(str(self.site.fastagi.host), self.site.fastagi.port)
         self.ami.add_connect_hook(self._rebuild)
@@ -274,6 +312,7 @@ class Platform:
             self.picture.queue_log.clear()
             for record in self.picture.take_dirty():
                 self._pending[record.id] = record
+            await self._flush_callbacks()
             if not self._pending:
                 return
             batch, self._pending = list(self._pending.values()), {}
@@ -285,6 +324,17 @@ class Platform:
                     self._pending.setdefault(record.id, record)
                 log.exception("call records not written; kept for the next flush")
                 self.errors.append(str(exc))
+
+    async def _flush_callbacks(self) -> None:
+        requests, self.picture.callback_requests = self.picture.callback_requests, []
+        if not requests:
+            return
+        try:
+            await asyncio.to_thread(self.store.add_callbacks, requests)
+        except StoreError as exc:
+            self.picture.callback_requests[:0] = requests  # kept for the next flush
+            log.exception("callback tasks not written; kept for the next flush")
+            self.errors.append(str(exc))
 
     async def ping_ami(self) -> bool:
         try:

@@ -152,7 +152,12 @@ def _with_phones(frame: pl.DataFrame, header: HeaderMap, region: str) -> pl.Data
         if f.get_column("more").null_count() < f.height:
             more = f.get_column("more").fill_null("[]")  # a null list would make the whole concatenation null
             alternates.append(more.str.json_decode(pl.List(pl.String)).alias(f"more_{k}"))
-    everyone = pl.concat_list(alternates).list.drop_nulls().list.unique(maintain_order=True).list.slice(1)
+    alt_phones: pl.Expr = _NULL_TEXT  # one phone column with one number a cell (the usual list): no alternates
+    if len(alternates) > 1:
+        everyone = pl.concat_list(alternates).list.drop_nulls().list.unique(maintain_order=True).list.slice(1)
+        alt_phones = pl.when(everyone.list.len() > 0).then(
+            pl.concat_str(pl.lit('["'), everyone.list.join('", "'), pl.lit('"]'))
+        )
     raw = [pl.col(f"c{c.index}") for c in columns]
     first_raw = pl.coalesce(*(pl.format("{} = '{}'", pl.lit(_name(c)), r) for c, r in zip(columns, raw, strict=True)))
     problem = (
@@ -165,9 +170,7 @@ def _with_phones(frame: pl.DataFrame, header: HeaderMap, region: str) -> pl.Data
     return frame.with_columns(
         phone_e164=pl.coalesce(*e164),
         number_zones=pl.coalesce(*(pl.col(f"zones_{k}") for k in range(len(found)))),
-        alt_phones=pl.when(everyone.list.len() > 0).then(
-            pl.concat_str(pl.lit('["'), everyone.list.join('", "'), pl.lit('"]'))
-        ),
+        alt_phones=alt_phones,
         phone_problem=problem,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 _YES = {"1", "yes", "y", "true", "t", "+", "x", "v", "✓", "✔", "да", "д", "есть", "согласен", "согласна", "получено"}
 _NO = {"0", "no", "n", "false", "f", "-", "нет", "н", "не согласен", "не согласна", "отказ"}
@@ -27,6 +28,8 @@ _FORMATS = (
 _DATE_LIKE = re.compile(r"^\d{1,4}[.\-/]\d{1,2}[.\-/]\d{1,4}")
 
 
+# A list holds a few hundred distinct dates and consent words in a million rows; strptime is slow (tens of µs).
+@lru_cache(maxsize=16384)
 def parse_date(text: str) -> str | None:
     """'01.03.2024', '2024-03-01 10:15' -> ISO 8601 ('2024-03-01', '2024-03-01T10:15:00'); else None."""
     value = text.strip()
@@ -41,6 +44,7 @@ def parse_date(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16384)
 def parse_consent(text: str) -> tuple[bool | None, str | None]:
     """(consent, date): yes -> True, no -> False, a date -> True on that date, empty -> None, other -> False."""
     value = " ".join(text.strip().lower().replace("ё", "е").split())

@@ -21,6 +21,7 @@ from dialer.leads.phones import Number, normalise_cell, zones_json
 
 # Digits with the punctuation phonenumbers ignores, an optional leading '+': no letters, extensions or 2nd numbers.
 _FAST_SHAPE = r"^(?:\+[ \u00a0]*)?[0-9(][0-9 \u00a0().\-]*$"
+_PUNCTUATION = ["+", " ", "\u00a0", "(", ")", ".", "-"]  # what the fast shape allows besides digits
 _MIN_NSN, _MAX_NSN = 2, 17  # phonenumbers' _MIN_LENGTH_FOR_NSN and _MAX_LENGTH_FOR_NSN
 _CC = {str(cc): regions for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items() if "001" not in regions}
 _BEFORE_FIXED = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail")
@@ -36,7 +37,9 @@ def normalise_numbers(values: pl.Series, region: str) -> pl.DataFrame:
     frame = pl.DataFrame({"raw": values.cast(pl.String)}).with_row_index("i")
     frame = frame.with_columns(fast=pl.col("raw").str.contains(_FAST_SHAPE).fill_null(False))
     fast = frame.filter(pl.col("fast")).with_columns(
-        plus=pl.col("raw").str.starts_with("+"), digits=pl.col("raw").str.replace_all(r"[^0-9]", "")
+        plus=pl.col("raw").str.starts_with("+"),
+        # The fast shape holds digits and these only: literal replacements are twice as quick as a regex.
+        digits=pl.col("raw").str.replace_many(_PUNCTUATION, [""] * len(_PUNCTUATION)),
     )
     coded = pl.concat([_plus_codes(fast.filter(pl.col("plus"))), _home_codes(fast.filter(~pl.col("plus")), region)])
     parts: list[pl.DataFrame] = []
@@ -93,7 +96,7 @@ def _home_codes(rows: pl.DataFrame, region: str) -> pl.DataFrame:
     home_cc = str(home.country_code)
     digits = pl.col("digits")
     rows = rows.with_columns(starts=digits.str.starts_with(home_cc), pot=digits.str.slice(len(home_cc)))
-    rows = _strip_prefix(rows, "pot", home)
+    rows = _strip_prefix(rows, "pot", region)
     general = home.general_desc
     whole_fits = _matches_pattern(digits, general)
     extract = ~whole_fits & _matches_pattern(pl.col("pot_stripped"), general) | _too_long(digits, home)
@@ -111,60 +114,74 @@ def _home_codes(rows: pl.DataFrame, region: str) -> pl.DataFrame:
 def _by_country(rows: pl.DataFrame, cc: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One calling code's rows: decided (e164 and zones, null e164 when invalid), and those left to phonenumbers."""
     regions = _CC[cc]
-    rows = _strip_prefix(rows, "nsn_raw", _meta(regions[0]))
+    rows = _strip_prefix(rows, "nsn_raw", regions[0])
     unsure = rows.filter(pl.col("nsn_raw_unsure")).select("i", "raw")
     nsn = pl.col("nsn_raw_stripped")
     rows = rows.filter(~pl.col("nsn_raw_unsure"))
     rows = rows.with_columns(nsn=pl.when(nsn.str.len_bytes().is_between(_MIN_NSN, _MAX_NSN)).then(nsn))
     unknown = pl.lit(int(PhoneNumberType.UNKNOWN))
     if len(regions) == 1:
-        rows = rows.with_columns(kind=_number_type(pl.col("nsn"), _meta(regions[0])))
+        rows = rows.with_columns(kind=_number_type("nsn", regions[0]))
     else:
-        rows = rows.with_columns(region=_region_of(pl.col("nsn"), regions))
+        rows = rows.with_columns(region=_region_of("nsn", cc))
         parts = [rows.filter(pl.col("region").is_null()).with_columns(kind=unknown)]
         for (code,), part in rows.filter(pl.col("region").is_not_null()).group_by("region"):
-            parts.append(part.with_columns(kind=_number_type(pl.col("nsn"), _meta(str(code)))))
+            parts.append(part.with_columns(kind=_number_type("nsn", str(code))))
         rows = pl.concat(parts)
     valid = pl.col("kind") != unknown
     rows = rows.with_columns(e164=pl.when(valid).then(pl.concat_str(pl.lit("+" + cc), pl.col("nsn"))))
-    rows = rows.with_columns(zones=pl.when(valid).then(_zones(pl.col("e164"), pl.col("kind"), cc)))
+    rows = rows.with_columns(zones=pl.when(valid).then(_zones(cc)))
     return rows.select("i", "e164", "zones", more=pl.lit(None, pl.String)), unsure
 
 
-def _region_of(nsn: pl.Expr, regions: Sequence[str]) -> pl.Expr:
+# The expressions below depend only on column names and phonenumbers' metadata: each is built once per process
+# (a big calling code's take milliseconds to build, for every batch of every file).
+
+
+@cache
+def _region_of(column: str, cc: str) -> pl.Expr:
     """phonenumbers' _region_code_for_number_from_list: leading digits, else the first region the number fits."""
+    regions = _CC[cc]
     if len(regions) == 1:
         return pl.lit(regions[0])
+    nsn = pl.col(column)
     chosen = pl.lit(None, pl.String)
     for code in reversed(regions):
         meta = _meta(code)
         if meta.leading_digits is not None:
             fits = nsn.str.contains(f"^(?:{meta.leading_digits})")
         else:
-            fits = _number_type(nsn, meta) != int(PhoneNumberType.UNKNOWN)
+            fits = _number_type(column, code) != int(PhoneNumberType.UNKNOWN)
         chosen = pl.when(fits).then(pl.lit(code)).otherwise(chosen)
     return chosen
 
 
-def _strip_prefix(rows: pl.DataFrame, column: str, meta: PhoneMetadata) -> pl.DataFrame:
-    """Adds COLUMN_stripped (the national prefix stripped as parse strips it) and COLUMN_unsure.
+def _strip_prefix(rows: pl.DataFrame, column: str, region: str) -> pl.DataFrame:
+    """Adds COLUMN_stripped (the national prefix stripped as parse strips it) and COLUMN_unsure."""
+    return rows.with_columns(*_stripped(column, region))
+
+
+@cache
+def _stripped(column: str, region: str) -> tuple[pl.Expr, pl.Expr]:
+    """COLUMN_stripped and COLUMN_unsure for `_strip_prefix`.
 
     A prefix of plain digits ('8', '0') is mirrored; a regular expression with carrier codes or a transform
     rule is left to phonenumbers whenever it matches at all.
     """
+    meta = _meta(region)
     number = pl.col(column)
     prefix = meta.national_prefix_for_parsing
     if not prefix:
-        return rows.with_columns(number.alias(f"{column}_stripped"), pl.lit(False).alias(f"{column}_unsure"))
+        return number.alias(f"{column}_stripped"), pl.lit(False).alias(f"{column}_unsure")
     if not re.fullmatch(r"\d+", prefix) or meta.national_prefix_transform_rule:
         unsure = number.str.contains(f"^(?:{prefix})").fill_null(False)
-        return rows.with_columns(number.alias(f"{column}_stripped"), unsure.alias(f"{column}_unsure"))
+        return number.alias(f"{column}_stripped"), unsure.alias(f"{column}_unsure")
     rest = number.str.slice(len(prefix))
     general = meta.general_desc
     keep_whole = _matches_pattern(number, general) & ~_matches_pattern(rest, general)
     strip = number.str.starts_with(prefix) & ~keep_whole & _length_allows(rest, meta)
     stripped = pl.when(strip).then(rest).otherwise(number)
-    return rows.with_columns(stripped.alias(f"{column}_stripped"), pl.lit(False).alias(f"{column}_unsure"))
+    return stripped.alias(f"{column}_stripped"), pl.lit(False).alias(f"{column}_unsure")
 
 
 def _lengths(meta: PhoneMetadata) -> tuple[list[int], list[int]]:
@@ -207,8 +224,10 @@ def _matches_desc(number: pl.Expr, desc: PhoneNumberDesc | None) -> pl.Expr:
     return fits
 
 
-def _number_type(nsn: pl.Expr, meta: PhoneMetadata) -> pl.Expr:
+@cache
+def _number_type(column: str, region: str) -> pl.Expr:
     """_number_type_helper as an integer PhoneNumberType."""
+    nsn, meta = pl.col(column), _meta(region)
     cases = [(~_matches_desc(nsn, meta.general_desc), PhoneNumberType.UNKNOWN)]
     cases += [
         (_matches_desc(nsn, getattr(meta, name)), getattr(PhoneNumberType, name.upper())) for name in _BEFORE_FIXED
@@ -227,8 +246,11 @@ def _number_type(nsn: pl.Expr, meta: PhoneMetadata) -> pl.Expr:
     return cast(pl.Expr, chain.otherwise(int(PhoneNumberType.UNKNOWN)))
 
 
-def _zones(e164: pl.Expr, kind: pl.Expr, cc: str) -> pl.Expr:
-    """time_zones_for_number: by the longest known prefix for geographic types, else the country's zones."""
+@cache
+def _zones(cc: str) -> pl.Expr:
+    """time_zones_for_number of e164 (of type kind): by the longest known prefix for geographic types, else the
+    country's zones."""
+    e164, kind = pl.col("e164"), pl.col("kind")
     kinds = [int(t) for t in _GEOGRAPHIC]
     if phonenumbers.is_number_type_geographical(PhoneNumberType.MOBILE, int(cc)):
         kinds.append(int(PhoneNumberType.MOBILE))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from asterisk_conf.variables import SESSION_BRIDGE_PREFIX
 from switchboard.events import CallerHungUp, Event, OperatorAnswered, OperatorMissed, PhoneStateChanged
 
 PJSIP_PREFIX = "PJSIP/"
@@ -44,6 +45,11 @@ def translate(msg: Mapping[str, str], now: float) -> Event | None:
         if status == "ANSWER":
             return OperatorAnswered(uniqueid, at, msg.get("DestUniqueid") or "", operator)
         return OperatorMissed(uniqueid, status, at, operator)
+    if name == "ConfbridgeJoin":  # session mode: a caller bridged in to an operator's holding bridge is answered
+        conference = msg.get("Conference") or ""
+        if not conference.startswith(SESSION_BRIDGE_PREFIX):
+            return None
+        return OperatorAnswered(msg.get("Uniqueid") or "", at, "", conference[len(SESSION_BRIDGE_PREFIX) :])
     if name == "Hangup":
         try:
             cause = int(msg.get("Cause") or 0)

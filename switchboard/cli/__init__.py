@@ -4,7 +4,9 @@ Add a topic: write switchboard/cli/<topic>.py using `cli` from base, and import 
 """
 
 import switchboard.cli.acd  # registers the commands
+import switchboard.cli.campaign  # registers the commands
 import switchboard.cli.leads  # registers the commands
+import switchboard.cli.person  # registers the commands
 import switchboard.cli.staffing  # noqa: F401  (registers the command)
 from switchboard.cli import site  # noqa: F401  (registers the commands)
 from switchboard.cli.base import cli, main

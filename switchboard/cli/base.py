@@ -14,6 +14,7 @@ import click
 
 from switchboard.config import Site, load_site, resolve_config_path
 from switchboard.errors import SwitchboardError
+from switchboard.privacy import install_log_masking
 
 
 class CliContext:
@@ -56,6 +57,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
     """Switchboard: a call-centre platform for Asterisk (skills ACD, lead lists, predictive dialer)."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()  # a number that reaches a log line unmasked is masked on the way out
     ctx.ensure_object(CliContext)
 
 

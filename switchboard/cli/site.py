@@ -10,8 +10,10 @@ import dataclasses
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+from redis.exceptions import RedisError
 
 from switchboard.cli.base import CliContext, cli, config_option, emit
 
@@ -108,6 +110,55 @@ def calls(obj: CliContext, limit: int, as_json: bool) -> None:
         for r in rows
     ]
     emit(rows, as_json, "\n".join(lines) or "no calls yet")
+
+
+@cli.command("callbacks")
+@config_option
+@click.option("--status", default="pending", show_default=True, help="pending, done, cancelled, or 'all'.")
+@click.option("--json", "as_json", is_flag=True, help="Print the tasks as JSON.")
+@click.pass_obj
+def callbacks(obj: CliContext, status: str, as_json: bool) -> None:
+    """Hotline callers who asked to be called back (or left a message) at a queue's maximum wait."""
+    from switchboard.store.calls import CallStore, make_engine
+
+    store = CallStore(make_engine(obj.site().store_url_effective))
+    store.create_schema()
+    rows = store.callbacks(None if status == "all" else status)
+    lines = [
+        f"{r['requested_at']:.0f} {r['queue']:<12} {r['phone']:>16} {r['kind']:<9} {r['status']}"
+        + (f" {r['message']}" if r["message"] else "")
+        for r in rows
+    ]
+    emit(rows, as_json, "\n".join(lines) or f"no {status} callback tasks")
+
+
+@cli.command("queues")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_obj
+def queues(obj: CliContext, as_json: bool) -> None:
+    """The live wallboard: each queue's figures as the running platform last wrote them to Redis."""
+    from switchboard.live import LiveState
+
+    async def read() -> dict[str, dict[str, Any]]:
+        live = LiveState(obj.site().redis_url)
+        try:
+            return await live.read_queues()
+        finally:
+            await live.close()
+
+    try:
+        board = asyncio.run(read())
+    except (OSError, RedisError) as exc:
+        raise click.ClickException(
+            f"redis_url = {obj.site().redis_url!r}: cannot read the live figures: {exc}"
+        ) from None
+    lines = [
+        f"{name:<12} waiting {f['waiting']:>3}  longest {f['longest_wait_s']:>6}s  SL {f['service_level']:.0%}  "
+        f"ASA {f['asa_s']}s  abandoned {f['abandon_rate']:.0%}  occupancy {f['occupancy']:.0%}"
+        for name, f in board.items()
+    ]
+    emit(board, as_json, "\n".join(lines) or "no live figures (is the platform running?)")
 
 
 @cli.command("demo")

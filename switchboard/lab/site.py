@@ -60,6 +60,7 @@ def lab_site_dict(folder: Path, *, operators: int = 3, redis_url: str | None = N
         "ami": {"secret": secrets.token_urlsafe(16), "admin_secret": secrets.token_urlsafe(16)},
         "fastagi": {"port": free_port()},
         "queue_log": str(folder / "asterisk" / "log" / "queue_log"),
+        "asterisk_logs": str(folder / "asterisk" / "log"),  # where erasure looks for numbers in Asterisk's files
         "trunk": {"port": free_port(), "caller_id": "+18005550199"},
         "queues": DEMO_QUEUES,
         "hotlines": DEMO_HOTLINES,

@@ -24,7 +24,7 @@ from dialer.leads.model import Field, ImportCounts, LeadDataError, Rejection
 from dialer.leads.phones import check_region, is_phone
 from switchboard.errors import LeadFileError
 from switchboard.leads.files import Chunk, LeadFile, open_lead_file
-from switchboard.store.leads import ImportTarget, ImportWriter, LeadStore, bind_values
+from switchboard.store.leads import ImportTarget, ImportWriter, LeadStore
 
 log = logging.getLogger("switchboard.leads")
 Progress = Callable[[int, int], None]
@@ -112,11 +112,11 @@ def _store(
     written here (the connection stays in this thread); what became of the rows."""
     counts, errors = ImportCounts(), []
     chunks = source.chunks(header.width, header_line=header_line)
-    for result, values, rejections, position in in_background(_sorted_out(chunks, header, region, writer, source)):
+    for result, rejections, position in in_background(_sorted_out(chunks, header, region, writer, source)):
         known = writer.known(result.leads.get_column("phone_e164"))
         if known:
-            result, values = drop_known(result, known), None  # rare (a campaign's next list): values made again
-        writer.insert(result.leads, values)
+            result = drop_known(result, known)
+        writer.insert(result.leads)
         counts += result.counts
         errors.extend(rejections)
         if progress is not None:
@@ -126,9 +126,9 @@ def _store(
 
 def _sorted_out(
     chunks: Iterator[Chunk], header: HeaderMap, region: str, writer: ImportWriter, source: LeadFile
-) -> Iterator[tuple[Sorted, dict[str, list[Any]] | None, list[Rejection], tuple[int, int]]]:
-    """In the worker: each chunk as leads sorted by number, the file's own checks done (DNC, consent, repeats),
-    and (for SQLite) the values to bind; the rows refused on the way; how far into the file."""
+) -> Iterator[tuple[Sorted, list[Rejection], tuple[int, int]]]:
+    """In the worker: each chunk as leads sorted by number, the file's own checks done (DNC, consent, repeats);
+    the rows refused on the way; how far into the file."""
     seen = SeenNumbers()
     for frame, refused in chunks:
         batch = prepare_frame(frame, header, region)
@@ -136,9 +136,8 @@ def _sorted_out(
         numbers = ordered.leads.get_column("phone_e164")
         result = sort_batch(ordered, seen=seen, dnc=writer.dnc.blocked(numbers), require_consent=writer.require_consent)
         seen = result.seen
-        values = bind_values(result.leads) if writer.binds_values else None
         result = replace(result, counts=result.counts + ImportCounts(rejected=len(refused)))
-        yield result, values, [*refused, *batch.rejections], source.position()
+        yield result, [*refused, *batch.rejections], source.position()
 
 
 def in_background(items: Iterator[T], ahead: int = 1) -> Iterator[T]:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from switchboard.errors import StoreError
-from switchboard.store.schema import calls, metadata
+from switchboard.store.schema import calls, queue_callbacks
+
+if TYPE_CHECKING:
+    from switchboard.picture_moves import CallbackRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,8 @@ class CallRecord:
     outcome: str | None = None
     hangup_cause: int | None = None
     recording: str | None = None
+    transferred_to: str | None = None  # 'queue:NAME' or 'operator:SIP_USER' when the operator sent the call on
+    wrapup_code: str | None = None  # what the caller asked about, keyed by the operator after the call
 
 
 def make_engine(url: str) -> Engine:
@@ -56,7 +61,10 @@ class CallStore:
         self.engine = engine
 
     def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        """Bring the store's schema up to date (Alembic migrations: the same path the CLI takes)."""
+        from switchboard.store.migrate import upgrade
+
+        upgrade(self.engine)
 
     def upsert(self, records: Iterable[CallRecord]) -> None:
         """Insert new records and update known ones, in one transaction."""
@@ -76,6 +84,31 @@ class CallStore:
                         conn.execute(calls.update().where(calls.c.id == r["id"]).values(**_without_id(r)))
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"could not write {len(rows)} call records: {exc}") from exc
+
+    def add_callbacks(self, requests: Iterable[CallbackRequest]) -> None:
+        """Callback tasks for callers who asked at the maximum wait; a request already stored is not added twice."""
+        rows = [
+            {"id": r.call_id, "queue": r.queue, "phone": r.phone, "kind": r.kind, "message": r.message,
+             "requested_at": r.requested_at}
+            for r in requests
+        ]  # fmt: skip
+        try:
+            with self.engine.begin() as conn:
+                ids = [r["id"] for r in rows]
+                known = set(conn.scalars(sa.select(queue_callbacks.c.id).where(queue_callbacks.c.id.in_(ids))))
+                new = [r for r in rows if r["id"] not in known]
+                if new:
+                    conn.execute(queue_callbacks.insert(), new)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"could not write {len(rows)} callback tasks: {exc}") from exc
+
+    def callbacks(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The hotline's callback tasks, oldest first (all, or those with `status`)."""
+        query = sa.select(queue_callbacks).order_by(queue_callbacks.c.requested_at)
+        if status is not None:
+            query = query.where(queue_callbacks.c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     def open_calls(self) -> list[CallRecord]:
         """Calls that have not ended: after a restart they are checked against Asterisk's live channels."""

@@ -2,13 +2,13 @@
 
 SQLite gets the raw driver's executemany inside the transaction, PostgreSQL gets COPY; other databases go through
 SQLAlchemy. A killed import leaves nothing: the campaign, the list, the import record and every lead are written
-in the one transaction.
+in the one transaction (on SQLite even the leads indexes a bulk load drops and builds again, see `_defer_indexes`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,11 @@ log = logging.getLogger("switchboard.store.leads")
 _PROBE = 5000  # numbers per dedupe query: well under every database's limit on bound values
 _ANALYZE_AFTER = 10_000  # rows
 _IMPORT_CACHE_KIB = 32768  # SQLite's page cache (KiB) for the import's connection: the index pages it touches
+# SQLite: a batch this big into a leads table holding at most _SMALL_TABLE rows is a bulk load; its indexes are
+# built once at the end (a sorted build) instead of taking a million random inserts each.
+_BULK_ROWS = 20_000
+_BIND_ROWS = 8192  # rows made Python values at a time for executemany
+_SMALL_TABLE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +72,8 @@ class ImportWriter:
         )
         self._since: float | None = None
         self.inserted = 0
-        # SQLite takes the rows as Python values; PostgreSQL takes the frame itself (COPY).
-        self.binds_values = conn.dialect.name == "sqlite"
+        self._may_defer_indexes = conn.dialect.name == "sqlite"
+        self._deferred_indexes: list[str] = []  # CREATE INDEX statements to run again before the commit
 
     def dedupe_since(self, days: int | None) -> None:
         """Also count as duplicates the numbers any campaign got in the last `days` days."""
@@ -94,10 +99,10 @@ class ImportWriter:
             found.update(self.conn.execute(query, {"numbers": values[start : start + _PROBE]}).scalars())
         return found
 
-    def insert(self, frame: pl.DataFrame, values: Mapping[str, list[Any]] | None = None) -> None:
-        """The leads of a prepared, sorted batch (LEAD_SCHEMA columns), in this import's transaction.
+    def insert(self, frame: pl.DataFrame) -> None:
+        """The leads of a prepared batch (LEAD_SCHEMA columns), in this import's transaction.
 
-        `values`: the frame's columns already as Python lists (see `bind_values`), made beforehand in another thread.
+        Sort the batch by number first: the unique index is then written front to back instead of at random.
         """
         if frame.height == 0:
             return
@@ -112,7 +117,12 @@ class ImportWriter:
         }
         dialect = self.conn.dialect.name
         if dialect == "sqlite":
-            _insert_sqlite(self.conn, values if values is not None else bind_values(frame), fixed)
+            if self._may_defer_indexes and frame.height >= _BULK_ROWS:
+                self._may_defer_indexes = False
+                # Only while no look-up needs them: known() asks the unique index when there is something to find.
+                if not self._campaign_has_leads and self._since is None:
+                    self._deferred_indexes = _defer_indexes(self.conn)
+            _insert_sqlite(self.conn, _bound(frame), fixed)
             return
         frame = _bound(frame)
         if dialect == "postgresql" and self.conn.dialect.driver == "psycopg":
@@ -121,6 +131,7 @@ class ImportWriter:
             self.conn.execute(leads.insert(), [{**fixed, **row} for row in frame.iter_rows(named=True)])
 
     def finish(self, counts: ImportCounts, finished_at: float, *, file_sha256: str | None = None) -> None:
+        self.build_indexes()
         self.conn.execute(
             lead_imports.update()
             .where(lead_imports.c.id == self.import_id)
@@ -135,6 +146,13 @@ class ImportWriter:
                 no_consent=counts.no_consent,
             )
         )
+
+    def build_indexes(self) -> None:
+        """The indexes a bulk load dropped, made again in its transaction (a repeat fails the unique one: no commit)."""
+        raw = self.conn.connection.driver_connection
+        while self._deferred_indexes:
+            assert raw is not None
+            raw.execute(self._deferred_indexes.pop(0))
 
 
 class LeadStore:
@@ -158,6 +176,7 @@ class LeadStore:
                     dedupe_days = target.dedupe_days if target.dedupe_days is not None else campaign.dedupe_days
                     writer.dedupe_since(dedupe_days)
                     yield writer
+                    writer.build_indexes()
                     conn.commit()
                     _refresh_statistics(conn, writer.inserted)
                 except BaseException:
@@ -230,20 +249,30 @@ def _begin_import(conn: Connection) -> Any:
     return lambda: raw.execute(f"PRAGMA cache_size={int(before)}")
 
 
+def _defer_indexes(conn: Connection) -> list[str]:
+    """Drop the leads indexes for a bulk load into a (nearly) empty table; their statements, to make them again.
+
+    The DDL is part of the import's transaction, so a killed import leaves them as they were; readers keep their
+    snapshot (WAL), indexes included.
+    """
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if raw.execute("SELECT 1 FROM leads LIMIT 1 OFFSET ?", (_SMALL_TABLE,)).fetchone() is not None:
+        return []  # building the indexes of a big table again would cost more than keeping them
+    found = raw.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads' AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _ in found:
+        raw.execute(f'DROP INDEX "{name}"')
+    log.debug("bulk load: %d leads indexes built after the insert", len(found))
+    return [sql for _, sql in found]
+
+
 def _refresh_statistics(conn: Connection, inserted: int) -> None:
     """After a big import PostgreSQL's planner needs fresh statistics (autovacuum comes later) to use the indexes."""
     if conn.dialect.name == "postgresql" and inserted >= _ANALYZE_AFTER:
         conn.exec_driver_sql("ANALYZE leads")
         conn.commit()
-
-
-def bind_values(frame: pl.DataFrame) -> dict[str, list[Any]]:
-    """A batch's columns as Python lists for executemany, leaving out the columns empty in the whole batch.
-
-    Sort the batch by number first: the unique index is then written front to back instead of at random.
-    """
-    bound = _bound(frame)
-    return {column: bound.get_column(column).to_list() for column in bound.columns}
 
 
 def _bound(frame: pl.DataFrame) -> pl.DataFrame:
@@ -252,17 +281,19 @@ def _bound(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(c for c in frame.columns if frame.get_column(c).null_count() < frame.height)
 
 
-def _insert_sqlite(conn: Connection, values: Mapping[str, list[Any]], fixed: dict[str, Any]) -> None:
+def _insert_sqlite(conn: Connection, frame: pl.DataFrame, fixed: dict[str, Any]) -> None:
     """executemany on the driver's own connection, inside SQLAlchemy's transaction: about 3x SQLAlchemy's speed.
 
-    The fixed values are ours (integers, a float, a word), so they are written into the statement itself.
+    The fixed values are ours (integers, a float, a word), so they are written into the statement itself. The rows
+    become Python values a slice at a time: a whole batch of them would be tens of megabytes held at once.
     """
-    names = [*fixed, *values]
+    names = [*fixed, *frame.columns]
     literals = [_literal(v) for v in fixed.values()]
-    sql = f"INSERT INTO leads ({', '.join(names)}) VALUES ({', '.join([*literals, *('?' * len(values))])})"
+    sql = f"INSERT INTO leads ({', '.join(names)}) VALUES ({', '.join([*literals, *('?' * frame.width)])})"
     raw = conn.connection.driver_connection
     assert raw is not None
-    raw.executemany(sql, zip(*values.values(), strict=True))
+    for part in frame.iter_slices(_BIND_ROWS):
+        raw.executemany(sql, zip(*(column.to_list() for column in part.iter_columns()), strict=True))
 
 
 def _literal(value: object) -> str:

@@ -39,6 +39,24 @@ calls = sa.Table(
     sa.Column("outcome", sa.String(24), nullable=True),  # answered | abandoned | no_operator | failed
     sa.Column("hangup_cause", sa.Integer, nullable=True),
     sa.Column("recording", sa.String(512), nullable=True),
+    sa.Column("transferred_to", sa.String(48), nullable=True),  # queue:NAME | operator:SIP_USER
+    sa.Column("wrapup_code", sa.String(40), nullable=True, index=True),  # what the caller asked about
+)
+
+# A hotline caller who waited the queue's maximum and asked to be called back, or left a voice message.
+queue_callbacks = sa.Table(
+    "queue_callbacks",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # the call id of the waiting call that asked
+    sa.Column("queue", sa.String(40), nullable=False),
+    sa.Column("phone", sa.String(64), nullable=False),  # the caller's number, as the network gave it
+    sa.Column("kind", sa.String(16), nullable=False),  # callback | voicemail
+    sa.Column("message", sa.String(512), nullable=True),  # the voice message's file
+    sa.Column("requested_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),  # pending | done | cancelled
+    sa.Column("operator", sa.String(40), nullable=True),
+    sa.Column("done_at", sa.Float, nullable=True),
+    sa.Index("ix_queue_callbacks_status_requested", "status", "requested_at"),
 )
 
 # An outbound campaign: its rules for when and how often a lead is called. Times are epoch seconds (as calls).
@@ -126,10 +144,15 @@ leads = sa.Table(
     sa.Column("last_attempt_at", sa.Float, nullable=True),
     sa.Column("last_result", sa.String(24), nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    # A win-back lead: the lead of the other campaign it was copied from. No foreign key, so that erasing or
+    # expiring the source lead is never blocked by its copies.
+    sa.Column("source_lead_id", BigId, nullable=True),
     # Phone first: it serves the campaign dedupe, the system-wide dedupe, DNC marking and erasure by number.
     sa.Index("uq_leads_phone_campaign", "phone_e164", "campaign_id", unique=True),
     # The dialer's pick: the next due leads of a campaign.
     sa.Index("ix_leads_campaign_status_next", "campaign_id", "status", "next_attempt_at"),
+    # A source lead is copied into a win-back campaign once, however often the win-back is run.
+    sa.Index("uq_leads_campaign_source", "campaign_id", "source_lead_id", unique=True),
 )
 
 # Do not call: system-wide (campaign_id NULL) or for one campaign. Erasure keeps only the keyed hash.
@@ -164,6 +187,9 @@ dispositions = sa.Table(
     sa.Column("final", sa.Boolean, nullable=False, server_default=sa.false()),  # the lead is done
     sa.Column("success", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("callback", sa.Boolean, nullable=False, server_default=sa.false()),  # asks for a callback time
+    sa.Column("contact", sa.Boolean, nullable=False, server_default=sa.false()),  # the right person was reached
+    sa.Column("dnc", sa.Boolean, nullable=False, server_default=sa.false()),  # the number goes on the DNC list
+    sa.Column("refusal", sa.Boolean, nullable=False, server_default=sa.false()),  # asks for a refusal reason
     sa.Column("retry_after_s", sa.Integer, nullable=True),
     sa.Column("sort_order", sa.Integer, nullable=False, server_default="0"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
@@ -178,6 +204,7 @@ refusal_reasons = sa.Table(
     sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=True),
     sa.Column("code", sa.String(40), nullable=False),
     sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("dnc", sa.Boolean, nullable=False, server_default=sa.false()),  # "asked not to be called"
     sa.Column("sort_order", sa.Integer, nullable=False, server_default="0"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.UniqueConstraint("campaign_id", "code"),
@@ -207,6 +234,10 @@ attempts = sa.Table(
     sa.Column("disposition_id", sa.Integer, sa.ForeignKey("dispositions.id"), nullable=True),
     sa.Column("refusal_reason_id", sa.Integer, sa.ForeignKey("refusal_reasons.id"), nullable=True),
     sa.Column("note", sa.Text, nullable=True),
+    sa.Column("disposed_at", sa.Float, nullable=True),  # when the operator recorded the disposition
+    sa.Column("order_form", Json, nullable=True),  # the campaign's order form as submitted (checked), field -> value
+    sa.Column("survey", Json, nullable=True),  # survey answers, question -> answer
+    sa.Column("score", sa.Integer, nullable=True),  # a supervisor's quality score, 1 to 5
     sa.Index("ix_attempts_lead_started", "lead_id", "started_at"),
     sa.Index("ix_attempts_campaign_started", "campaign_id", "started_at"),
 )
@@ -221,6 +252,7 @@ callbacks = sa.Table(
     sa.Column("attempt_id", BigId, sa.ForeignKey("attempts.id"), nullable=True),
     sa.Column("phone_e164", sa.String(16), nullable=False),
     sa.Column("due_at", sa.Float, nullable=False),
+    sa.Column("zone", sa.String(64), nullable=True),  # the zone the person gave the time in
     sa.Column("operator", sa.String(40), nullable=True),  # a personal callback
     sa.Column("status", sa.String(16), nullable=False, server_default="pending"),  # pending | done | cancelled | missed
     sa.Column("note", sa.Text, nullable=True),

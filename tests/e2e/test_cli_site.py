@@ -74,3 +74,34 @@ def test_calls_on_an_empty_store_prints_an_empty_list(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
     assert (tmp_path / "x.db").exists()
+
+
+def test_callbacks_lists_the_pending_tasks_left_at_the_maximum_wait(tmp_path: Path) -> None:
+    """Tasks stored by the platform come back by status, as JSON or lines, with the voice message's file."""
+    from switchboard.picture_moves import CallbackRequest
+    from switchboard.store.calls import CallStore, make_engine
+
+    url = f"sqlite:///{tmp_path / 'cb.db'}"
+    store = CallStore(make_engine(url))
+    store.create_schema()
+    store.add_callbacks([
+        CallbackRequest("c1", "tax", "+79120000001", "callback", 100.0),
+        CallbackRequest("c2", "tax", "+79120000002", "voicemail", 101.0, "/rec/voicemail/c2.wav"),
+    ])  # fmt: skip
+    store.add_callbacks([CallbackRequest("c1", "tax", "+79120000001", "callback", 100.0)])  # a retried flush
+    env = {"SWITCHBOARD_DB": url}
+    out = run("--config", str(GOLDEN_SITE), "callbacks", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    assert [(r["id"], r["kind"], r["message"]) for r in json.loads(out.stdout)] == [
+        ("c1", "callback", None), ("c2", "voicemail", "/rec/voicemail/c2.wav"),
+    ]  # fmt: skip
+    assert "/rec/voicemail/c2.wav" in run("--config", str(GOLDEN_SITE), "callbacks", env=env).stdout
+    done = run("--config", str(GOLDEN_SITE), "callbacks", "--status", "done", env=env)
+    assert done.stdout.strip() == "no done callback tasks"
+
+
+def test_queues_without_redis_says_which_url_it_could_not_read(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text('redis_url = "redis://127.0.0.1:1/0"\n' + GOLDEN_SITE.read_text(), encoding="utf-8")
+    out = run("--config", str(site), "queues")
+    assert out.returncode == 1 and "redis_url = 'redis://127.0.0.1:1/0': cannot read the live figures" in out.stderr

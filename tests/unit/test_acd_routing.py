@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from acd.cover import cover_rank, covered
 from acd.index import STARVING, OperatorIndex, WaitingIndex, service_order, service_rank, standing
 from acd.model import CallView, Decision, MissPolicy, OperatorView, Presence, QueueRule, Step
 from acd.routing import (
@@ -439,11 +440,12 @@ def test_assign_offers_nobody_two_calls_and_leaves_no_eligible_operator_idle(
 def test_assign_serves_as_many_calls_as_any_assignment_could(
     calls_: list[CallView], ops: list[OperatorView], now: float
 ) -> None:
-    """The matching is maximum, and no waiting call could replace a served call that comes later in service order."""
+    """The matching is maximum, and no waiting call could replace a served call that comes later in cover rank."""
     pairs = assign(calls_, ops, now)
     assert len(pairs) == largest_matching(calls_, ops, now)
     served = {call_id for call_id, _ in pairs}
-    ranked = sorted(calls_, key=lambda call: service_rank(call, now))
+    index = OperatorIndex.build(ops)
+    ranked = sorted(calls_, key=lambda call: cover_rank(call, now, covered(call, index, now)))
     for n, waiting_call in enumerate(ranked):
         for later in ranked[n + 1 :]:
             if waiting_call.call_id not in served and later.call_id in served:
@@ -578,14 +580,17 @@ def test_the_freed_operator_alone_never_passes_a_call_over(
 def test_the_freed_operator_passes_over_only_calls_the_reserve_holds(
     floor: tuple[list[QueueRule], list[CallView], list[OperatorView], float],
 ) -> None:
-    """With others free, the pick is the first qualified call in rank that is not held; those skipped are held."""
+    """With others free, the pick is the first qualified call in cover rank that is not held; those skipped are held."""
     queues, stamped, ops, now = floor
     reserve = Reserve.of(queues)
     free = [op for op in ops if op.presence is Presence.AVAILABLE]
+    pool = OperatorIndex.build(free)
     for op in free:
         picked = choose_call(op, stamped, now, free_operators=free, reserve=reserve)
         assert picked == choose_call(op, WaitingIndex.build(stamped), now, OperatorIndex.build(ops), reserve)
-        ranked = sorted((c for c in stamped if is_qualified(op, c, now)), key=lambda c: service_rank(c, now))
+        ranked = sorted(
+            (c for c in stamped if is_qualified(op, c, now)), key=lambda c: cover_rank(c, now, covered(c, pool, now))
+        )
         expected = next((c for c in ranked if not held(c, free, now, reserve)), None)
         assert picked == expected
 

@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acd.distributions import Constant, Exponential, Gamma, LogNormal, Uniform, distribution_from
+from acd.sim_floor import SimOperator
+from acd.sim_peers import ModCallcenterPolicy
 from acd.sim_scenario import ScenarioError, load_scenario
 from acd.simulate import POLICY_NAMES, simulate, simulate_seeds
 
@@ -126,16 +128,56 @@ def test_skills_never_misroutes_on_any_floor(
     assert simulate(load_scenario(data), "skills", seed).misrouted == 0
 
 
-def test_app_queue_misroutes_where_one_penalty_cannot_say_two_levels() -> None:
-    """A queue needing tax 3 and English 2 is one penalty to app_queue: after widening it takes a tax-2 operator."""
+def test_a_peer_never_makes_a_member_of_an_operator_the_queue_rule_never_accepts() -> None:
+    """A queue needing tax 3 and English 2, one tax-2/English-5 operator: no peer answers, every caller gives up.
+
+    A single penalty or tier cannot say two levels, but membership can carry each skill's floor (acd.sim_peers).
+    """
     data = scenario(operators=[{"count": 1, "skills": {"tax": 2, "english": 5}}])
     data["queues"] = [dict(data["queues"][1], patience_s={"dist": "constant", "value": 600})]
     spec = load_scenario(data)
-    assert simulate(spec, "app_queue:leastrecent", 1).misrouted > 0
-    skills = simulate(spec, "skills", 1)
-    assert skills.misrouted == 0
-    assert skills.answered == 0  # nobody qualifies: every caller waits, then gives up
-    assert skills.abandoned == skills.offered
+    for policy in POLICY_NAMES:
+        result = simulate(spec, policy, 1)
+        assert (result.misrouted, result.answered, result.abandoned) == (0, 0, result.offered)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    levels=st.lists(st.tuples(st.integers(1, 5), st.integers(0, 5)), min_size=1, max_size=6),
+    steps=st.lists(st.tuples(st.integers(0, 60), st.integers(1, 5)), max_size=3),
+    needs=st.tuples(st.integers(1, 3), st.integers(0, 3)),
+    seed=st.integers(0, 1000),
+)
+def test_app_queue_admits_at_every_moment_exactly_whom_our_rule_admits(
+    levels: list[tuple[int, int]], steps: list[tuple[int, int]], needs: tuple[int, int], seed: int
+) -> None:
+    """Membership by each skill's floor and penalty by the lowest level: app_queue never misroutes, on any floor."""
+    operators = [{"count": 1, "skills": {"tax": tax, "english": en} if en else {"tax": tax}} for tax, en in levels]
+    requires = {"tax": needs[0], "english": needs[1]} if needs[1] else {"tax": needs[0]}
+    data = scenario(duration_s=900, seed=seed, operators=operators)
+    data["queues"][1] = dict(data["queues"][1], requires=requires,
+                             steps=[{"after_s": a, "min_level": m} for a, m in steps])  # fmt: skip
+    for policy in ("app_queue:leastrecent", "app_queue:ringall"):
+        assert simulate(load_scenario(data), policy, seed).misrouted == 0
+
+
+def test_mod_callcenter_tiers_open_at_the_widening_steps() -> None:
+    """Tier level = the step admitting the operator / the steps' common divisor: levels open as our rule opens them."""
+    data = scenario()
+    steps = [{"after_s": 0, "min_level": 3}, {"after_s": 10, "min_level": 2}, {"after_s": 40, "min_level": 1}]
+    data["queues"] = [dict(data["queues"][0], steps=steps)]
+    team = [SimOperator(n, f"op{n}", {"tax": level}) for n, level in enumerate((1, 2, 3, 5))]
+    policy = ModCallcenterPolicy(load_scenario(data), team)
+    assert [(tier, op.skills["tax"]) for tier, _, op in policy._tiers[0]] == [(0, 3), (0, 5), (1, 2), (4, 1)]
+    assert policy._wait_second == [10]
+    assert [policy._reachable_tier(0, waited) for waited in (0, 9.9, 10, 39.9, 40)] == [0, 0, 1, 3, 4]
+
+
+@pytest.mark.parametrize("name", ["balanced", "scarce_specialists", "tax_season"])
+def test_the_peers_configured_from_the_benchmark_rules_never_misroute(name: str) -> None:
+    """On the benchmark days every peer admits only operators the queue's rule accepts at that moment."""
+    spec = load_scenario(json.loads((BENCHMARKS / f"{name}.json").read_text()))
+    assert [simulate(spec, policy, 1).misrouted for policy in POLICY_NAMES] == [0] * len(POLICY_NAMES)
 
 
 def test_an_m_m_n_queue_waits_as_erlang_c_says() -> None:

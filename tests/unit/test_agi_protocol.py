@@ -393,3 +393,31 @@ async def test_exec_of_a_missing_application_is_an_error() -> None:
     with pytest.raises(AgiCommandError):
         await agi.exec_app("NoSuchApp")
     assert agi.sent == ['EXEC "Playback" "hello-world,noanswer"', 'EXEC "NoSuchApp" ""']
+
+
+class _Scripted(AgiCommands):
+    """Answers each command with the next scripted reply and keeps what was sent."""
+
+    __slots__ = ("replies", "sent")
+
+    def __init__(self, *results: str) -> None:
+        self.replies = [AgiReply(200, result) for result in results]
+        self.sent: list[tuple[str, tuple[str | int, ...]]] = []
+
+    async def command(self, verb: str, *args: str | int) -> AgiReply:
+        self.sent.append((verb, args))
+        return self.replies.pop(0)
+
+
+async def test_get_data_plays_each_sound_until_a_key_cuts_it_short() -> None:
+    session = _Scripted("0", str(ord("1")))
+    assert await session.get_data("vm-press&digits/1&beep", 6000, 1) == "1"
+    assert [verb for verb, _ in session.sent] == ["STREAM FILE", "STREAM FILE"]
+    assert session.sent[0][1] == ("vm-press", "0123456789*#")
+
+
+async def test_get_data_waits_for_keys_after_the_prompt_and_gives_empty_on_timeout() -> None:
+    session = _Scripted("0", str(ord("4")), "0")
+    assert await session.get_data("beep", 3000, 3) == "4"
+    assert session.sent[1:] == [("WAIT FOR DIGIT", (3000,)), ("WAIT FOR DIGIT", (3000,))]
+    assert await _Scripted("0", "0").get_data("beep", 3000, 1) == ""

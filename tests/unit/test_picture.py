@@ -25,6 +25,8 @@ from switchboard.picture import COUNTERS, NO_QUEUE, Arrival, Picture, RouteResul
 from switchboard.queue_log import sessions_from_queue_log
 from switchboard.store.calls import CallRecord
 
+ZERO_COUNTERS = dict.fromkeys(COUNTERS, 0)
+
 SITE: Site = parse_site(
     {
         "skills": ["general", "tax"],
@@ -687,7 +689,13 @@ def test_a_caller_hanging_up_while_waiting_is_an_abandon_and_is_never_offered_af
     picture.apply(OperatorMissed("u1", "NOANSWER", 30.0))
     picture.tick(60.0)
     assert picture.operators["op1002"].offered_call is None
-    assert picture.counters == {"offered": 2, "answered": 0, "abandoned": 1, "timeout": 0, "no_operator": 0}
+    assert picture.counters == ZERO_COUNTERS | {
+        "offered": 2,
+        "answered": 0,
+        "abandoned": 1,
+        "timeout": 0,
+        "no_operator": 0,
+    }
 
 
 def test_an_unregistered_phone_is_never_offered_a_call() -> None:
@@ -798,7 +806,13 @@ def test_the_maximum_wait_is_exitwithtimeout_and_only_for_a_waiting_caller() -> 
     assert (timeout.callid, timeout.data) == ("u2", ("1", "1", "300"))
     picture.apply(OperatorMissed("u1", "NOANSWER", 312.0))
     assert picture.operators["op1002"].offered_call is None, "a timed-out caller is offered to nobody"
-    assert picture.counters == {"offered": 2, "answered": 0, "abandoned": 0, "timeout": 1, "no_operator": 0}
+    assert picture.counters == ZERO_COUNTERS | {
+        "offered": 2,
+        "answered": 0,
+        "abandoned": 0,
+        "timeout": 1,
+        "no_operator": 0,
+    }
 
 
 def test_routing_again_a_call_already_decided_dials_nobody() -> None:
@@ -865,7 +879,13 @@ def test_an_event_stamped_before_the_route_of_its_call_counts_from_that_route() 
         ("ENTERQUEUE", "1"),
         ("CONNECT", "0"),
     ]
-    assert picture.counters == {"offered": 2, "answered": 1, "abandoned": 1, "timeout": 0, "no_operator": 0}
+    assert picture.counters == ZERO_COUNTERS | {
+        "offered": 2,
+        "answered": 1,
+        "abandoned": 1,
+        "timeout": 0,
+        "no_operator": 0,
+    }
 
 
 def test_answered_call_completes_caller_or_agent_and_counts_once() -> None:
@@ -885,7 +905,13 @@ def test_answered_call_completes_caller_or_agent_and_counts_once() -> None:
     assert (connect.callid, connect.data) == ("u1", ("2", "u1-agent", "2"))
     assert [e.callid for e in _lines(picture, "COMPLETECALLER")] == ["u1"]
     assert [(e.callid, e.data) for e in _lines(picture, "COMPLETEAGENT")] == [("u2", ("2", "28", "1"))]
-    assert picture.counters == {"offered": 2, "answered": 2, "abandoned": 0, "timeout": 0, "no_operator": 0}
+    assert picture.counters == ZERO_COUNTERS | {
+        "offered": 2,
+        "answered": 2,
+        "abandoned": 0,
+        "timeout": 0,
+        "no_operator": 0,
+    }
     assert picture.tallies["general"].completed == 2 and picture.calls == {}
 
 
@@ -913,7 +939,13 @@ def test_late_or_repeated_dial_ends_do_not_count_a_call_twice() -> None:
     assert ended is not None and ended.outcome == "answered"
     assert picture.apply(CallerHungUp("u1", 16, 20.5)) is None
     assert picture.apply(OperatorAnswered("u1", 21.0)) is None
-    assert picture.counters == {"offered": 1, "answered": 1, "abandoned": 0, "timeout": 0, "no_operator": 0}
+    assert picture.counters == ZERO_COUNTERS | {
+        "offered": 1,
+        "answered": 1,
+        "abandoned": 0,
+        "timeout": 0,
+        "no_operator": 0,
+    }
     assert len(_lines(picture, "CONNECT")) == 1 and len(_lines(picture, "COMPLETECALLER")) == 1
 
 
@@ -950,7 +982,13 @@ def test_restart_closes_records_no_longer_live_and_keeps_live_ones() -> None:
     assert set(picture.calls) == {"live-ringing", "live-answered"}
     offered = {user: op.offered_call for user, op in picture.operators.items()}
     assert offered == {"op1001": None, "op1002": None, "op1003": "live-ringing", "op1004": None, "op1005": None}
-    assert picture.counters == {"offered": 4, "answered": 2, "abandoned": 1, "timeout": 0, "no_operator": 0}
+    assert picture.counters == ZERO_COUNTERS | {
+        "offered": 4,
+        "answered": 2,
+        "abandoned": 1,
+        "timeout": 0,
+        "no_operator": 0,
+    }
     assert picture.tallies["general"].offered == 4 and picture.tallies["general"].answered == 2
     assert [e.callid for e in _lines(picture, "COMPLETECALLER")] == ["gone-answered"]
     picture.apply(CallerHungUp("live-answered", 16, 210.0))
@@ -974,7 +1012,13 @@ def test_reconnect_closes_calls_that_died_with_asterisk_and_releases_their_opera
     assert picture.calls == {} and picture.waiting == {}
     assert all(op.offered_call is None and op.on_call is None for op in picture.operators.values())
     assert all(op.phone_state == "UNAVAILABLE" for op in picture.operators.values())
-    assert picture.counters == {"offered": 3, "answered": 1, "abandoned": 2, "timeout": 0, "no_operator": 0}
+    assert picture.counters == ZERO_COUNTERS | {
+        "offered": 3,
+        "answered": 1,
+        "abandoned": 2,
+        "timeout": 0,
+        "no_operator": 0,
+    }
 
 
 def test_rebuild_does_not_offer_again_a_live_call_the_operator_already_missed() -> None:
@@ -1150,3 +1194,14 @@ def test_translate_never_raises_on_odd_header_values(name: str, headers: list[tu
     """Whatever the values of the headers we read, translate returns an event or None."""
     event = translate(_msg(("Event", name), *headers), 5.0)
     assert event is None or isinstance(event, PhoneStateChanged | OperatorAnswered | OperatorMissed | CallerHungUp)
+
+
+def test_an_adopted_answered_call_keeps_its_operator_busy_then_in_wrap_up() -> None:
+    """After a restart, the operator of a live answered call is on it (not offered a new call) and wraps up after."""
+    picture = _picture()
+    picture.rebuild(dict.fromkeys(OPERATORS, "NOT_INUSE"), {"live"}, [_open("live", "op1002", answered=True)], 200.0)
+    assert picture.operators["op1002"].on_call == "live"
+    assert picture.operators["op1002"].presence(200.0) is Presence.ON_CALL
+    picture.apply(CallerHungUp("live", 16, 230.0))
+    assert picture.operators["op1002"].presence(231.0) is Presence.WRAP_UP  # general: 5 s of wrap-up
+    assert [e.event for e in picture.queue_log if e.callid == "live"] == ["COMPLETECALLER"]

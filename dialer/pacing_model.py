@@ -1,0 +1,160 @@
+"""The predictive model: how likely is it that the next call we launch finds no operator in time?
+
+Pure numpy over a snapshot of the floor and what has been learned; `dialer.pacing` decides with it.
+
+Why it is built this way:
+- A call launched now can only need an operator within the horizon: its dial timeout, the AMD verdict and the grace.
+  So the model looks that far ahead on a 0.2 s grid, and nothing beyond matters to this decision.
+- Supply S(t): operators free now, plus each busy operator's chance of being free by t, from the elapsed time of
+  their wrap-up (or talk, followed by a wrap-up) and the fitted durations: (F(e + t) - F(e)) / (1 - F(e)).
+  With a fixed wrap-up longer than the horizon, talking operators cannot free in time and drop out at no cost.
+- Demand D(u): calls already waiting, plus each ringing call's chance of becoming connectable by u given that it is
+  still unresolved at its age a: p (F(a + u) - F(a)) / U(a), U(a) being the chance that nothing has ended it yet.
+- Our call, connectable at u, is served first come first served: it finds an operator by its deadline u + g
+  unless S(u + g) - D(u) < 1, the calls ahead of it included. Launching k calls at once, the k-th also has the
+  first k - 1 ahead of it when they answer earlier.
+- S - D is a sum of independent Bernoullis; its tail decides everything, so a normal with an Edgeworth (skewness)
+  term: a plain normal underestimates a Poisson-like tail two- to threefold just where the 3% lives.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from dialer.pacing_learning import Ending, Estimates, FloatArray, LogNormalFit, normal_cdf, normal_pdf
+
+STEP_S = 0.2  # the grid; the grace left after an AMD verdict (1.2 s) is six steps
+_VAR_FLOOR = 1e-3  # keeps z finite when everything is known for sure
+_SKEW_CAP = 1.5  # past this the Edgeworth term bends the CDF the wrong way
+
+
+@dataclass(frozen=True, slots=True)
+class Moments:
+    """Mean, variance and third cumulant of a count on the grid."""
+
+    mean: FloatArray
+    var: FloatArray
+    k3: FloatArray
+
+    @classmethod
+    def of(cls, probabilities: FloatArray, certain: float = 0.0) -> Moments:
+        """The moments of `certain` plus a sum of Bernoullis, one per row of `probabilities` (rows x grid)."""
+        p = np.clip(probabilities, 0.0, 1.0)
+        q = p * (1.0 - p)
+        return cls(p.sum(axis=0) + certain, q.sum(axis=0), (q * (1.0 - 2.0 * p)).sum(axis=0))
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """What the floor looks like over the horizon; built once per decision."""
+
+    supply: Moments  # operators free by u + grace, u on the grid's midpoints
+    demand: Moments  # calls connectable by u
+    new_by: FloatArray  # P(a call launched now is connectable by u)
+    new_when: FloatArray  # P(connectable in each step | connectable at all)
+    connect_share: float  # P(a call launched now ever needs an operator)
+    ringing_connect: FloatArray  # per ringing call, P(it still ends connectable)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The fixed times a decision needs: the dial timeout, the AMD delays, the grace after the call is connectable."""
+
+    timeout_s: float
+    connect_delay_s: float  # AMD HUMAN verdict after the answer; 0 without AMD
+    machine_delay_s: float  # AMD MACHINE verdict after the answer; 0 without AMD (nothing ends on a machine then)
+    grace_s: float  # from connectable to abandoned
+
+    @property
+    def points(self) -> int:
+        return math.ceil((self.timeout_s + self.connect_delay_s + 0.5) / STEP_S)
+
+
+def picture(
+    est: Estimates, timing: Timing, ages: dict[str, FloatArray], free: int, waiting: int, ringing: FloatArray
+) -> Picture:
+    """The horizon's supply and demand. `ages` holds elapsed seconds per busy group: talk, wrapup, machine."""
+    points = timing.points
+    edges = np.arange(points + 1) * STEP_S
+    mids = edges[:-1] + STEP_S / 2
+    supply = Moments.of(_supply_rows(est, ages, mids + timing.grace_s), float(free))
+    share = est.mix.share(Ending.CONNECTABLE)
+    n = ringing.size
+    # one CDF evaluation for every point the connect time is needed at: ages, ages + u, the grid's edges and mids
+    cdf = _cdf_upto(
+        est.connect_s,
+        timing.timeout_s + timing.connect_delay_s,
+        np.concatenate((ringing, (ringing[:, None] + mids[None, :]).ravel(), edges, mids)),
+    )
+    start, later = cdf[:n], cdf[n : n + n * points].reshape(n, points)
+    at_edges, at_mids = cdf[n + n * points : n + n * points + points + 1], cdf[n + n * points + points + 1 :]
+    unresolved = _unresolved(est, timing, ringing, start)
+    demand = Moments.of(share * (later - start[:, None]) / unresolved[:, None], float(waiting))
+    return Picture(
+        supply=supply,
+        demand=demand,
+        new_by=share * at_mids,
+        new_when=np.diff(at_edges),
+        connect_share=share,
+        ringing_connect=np.clip(share * (1.0 - start) / unresolved, 0.0, 1.0),
+    )
+
+
+def launch_risks(pic: Picture, first: int, count: int) -> FloatArray:
+    """P(no operator in time | it connects) for the first+1-th .. first+count-th call launched now."""
+    ahead = np.arange(first, first + count, dtype=np.float64)[:, None]  # our own calls launched before this one
+    c = pic.new_by[None, :]
+    mean = pic.supply.mean - pic.demand.mean - ahead * c
+    var = pic.supply.var + pic.demand.var + ahead * c * (1.0 - c) + _VAR_FLOOR
+    k3 = pic.supply.k3 - pic.demand.k3 - ahead * c * (1.0 - c) * (1.0 - 2.0 * c)
+    sd = np.sqrt(var)
+    z = (0.5 - mean) / sd  # S - D is whole: "< 1" is "<= 0.5"
+    skew = np.clip(k3 / (var * sd), -_SKEW_CAP, _SKEW_CAP)
+    short = np.clip(normal_cdf(z) - normal_pdf(z) * skew / 6.0 * (z * z - 1.0), 0.0, 1.0)
+    risks = short @ pic.new_when
+    return np.maximum.accumulate(np.clip(risks, 0.0, 1.0))  # one more call ahead never helps the next
+
+
+def _supply_rows(est: Estimates, ages: dict[str, FloatArray], ahead: FloatArray) -> FloatArray:
+    rows = [_freed_by(est.wrapup_s, ages["wrapup"], ahead), _freed_by(est.machine_talk_s, ages["machine"], ahead)]
+    talking = ages["talk"]
+    atoms = est.wrapup_s.atoms()
+    if talking.size and ahead[-1] > atoms[0]:  # else no talk can end and its wrap-up too within the horizon
+        n = talking.size
+        shifted = talking[:, None, None] + ahead[None, None, :] - atoms[None, :, None]
+        cdf = est.talk_s.cdf(np.concatenate((talking, shifted.ravel())))
+        done, later = cdf[:n], cdf[n:].reshape(n, atoms.size, ahead.size)
+        survive = np.maximum(1.0 - done, 1e-12)
+        ends = np.maximum(later - done[:, None, None], 0.0).mean(axis=1)
+        rows.append(ends / survive[:, None])
+    return np.vstack(rows)
+
+
+def _freed_by(fit: LogNormalFit, elapsed: FloatArray, ahead: FloatArray) -> FloatArray:
+    if not elapsed.size:
+        return np.zeros((0, ahead.size))
+    n = elapsed.size
+    cdf = fit.cdf(np.concatenate((elapsed, (elapsed[:, None] + ahead[None, :]).ravel())))
+    done, later = cdf[:n], cdf[n:].reshape(n, ahead.size)
+    return np.asarray((later - done[:, None]) / np.maximum(1.0 - done, 1e-12)[:, None])
+
+
+def _cdf_upto(fit: LogNormalFit, limit_s: float, seconds: FloatArray) -> FloatArray:
+    """The fit's CDF renormalised to end at `limit_s`: nothing connects after the timeout (and its verdict)."""
+    cdf = fit.cdf(np.append(seconds, limit_s))
+    return np.minimum(cdf[:-1] / max(float(cdf[-1]), 1e-9), 1.0)
+
+
+def _unresolved(est: Estimates, timing: Timing, ages: FloatArray, connected: FloatArray) -> FloatArray:
+    """P(a call of this age has not ended yet), from the learned mix of endings and their times."""
+    mix = est.mix
+    ended = (
+        mix.share(Ending.CONNECTABLE) * connected
+        + mix.share(Ending.MACHINE) * _cdf_upto(est.machine_s, timing.timeout_s + timing.machine_delay_s, ages)
+        + mix.share(Ending.BUSY) * _cdf_upto(est.busy_s, timing.timeout_s, ages)
+        + mix.share(Ending.NO_ANSWER) * (ages >= timing.timeout_s)
+    )
+    return np.maximum(1.0 - ended, 1e-6)

@@ -1,0 +1,51 @@
+"""Helpers for the campaign store tests: a campaign from a dict, leads written straight into lists, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dialer.campaigns.settings import parse_campaign
+from switchboard.store.campaigns import save_campaign
+from switchboard.store.leads import ensure_list
+from switchboard.store.schema import leads
+
+T0 = 1_772_611_200.0  # 2026-03-04 08:00 UTC, a Wednesday: 11:00 in Moscow
+
+
+def make_campaign(engine: Engine, name: str = "Весна", **settings: Any) -> int:
+    return save_campaign(engine, parse_campaign({"name": name, **settings}), now=T0).id
+
+
+def add_leads(
+    engine: Engine, campaign_id: int, list_name: str, phones: Sequence[str], zones: Sequence[str] = ("Europe/Moscow",)
+) -> list[int]:
+    """Leads as an import would leave them (status new), in the named list; returns their ids."""
+    with engine.begin() as conn:
+        list_id = ensure_list(conn, campaign_id, list_name, T0)
+        ids = []
+        for i, phone in enumerate(phones):
+            values = {
+                "campaign_id": campaign_id,
+                "list_id": list_id,
+                "phone_e164": phone,
+                "full_name": f"Лид {phone[-4:]}",
+                "time_zones": list(zones),
+                "custom": {"Тариф": "Базовый", "row": str(i)},
+                "created_at": T0,
+            }
+            ids.append(int(conn.execute(leads.insert().values(**values).returning(leads.c.id)).scalar_one()))
+        return ids
+
+
+def lead(engine: Engine, lead_id: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(leads).where(leads.c.id == lead_id)).one()._mapping)
+
+
+def rows(engine: Engine, table: sa.Table, *where: Any) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(table).where(*where).order_by(table.c.id))]
