@@ -5,6 +5,7 @@ Built once per picture change, or updated one operator or call at a time; a deci
 
 from __future__ import annotations
 
+import math
 from bisect import bisect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -44,13 +45,19 @@ def standing(call: CallView, now: float) -> int:
 
 
 def service_rank(call: CallView, now: float) -> ServiceRank:
-    """The order calls are served in at `now` (smaller first): priority, standing, then first come first served.
+    """The order calls are served in at `now` (smaller first): priority, standing, then within the standing the
+    caller who has waited longest while still in target, and the one furthest past its target once late.
 
-    Why first come first served rather than earliest deadline: a deadline order let calls with a 20 s target
-    overtake older 30 s-target calls on the operators both need; within one standing the caller who has waited
-    longest is next, as a caller expects (+0.1, +0.1 and +0.75 points on the three simulated days).
+    Why first come first served in target rather than earliest deadline: a deadline order let calls with a 20 s
+    target overtake older 30 s-target calls on the operators both need (+0.1, +0.1 and +0.75 points of service
+    level on the three simulated days for first come first served). Once late, a call no longer counts in the
+    service level whenever it is answered, and the one furthest past its target is the one the centre owes most:
+    it goes first (the deadline, arrival + target, smallest first), so an operator in several queues serves the
+    queue furthest behind.
     """
-    return (-call.priority, standing(call, now), call.arrived_at, call.call_id)
+    standing_now = standing(call, now)
+    key = call.arrived_at if standing_now == IN_TARGET else call.arrived_at + call.sl_seconds
+    return (-call.priority, standing_now, key, call.call_id)
 
 
 QueueNeeds = tuple[str, tuple[tuple[str, int], ...], int]  # (queue name, required (skill, level)s, floor in target)
@@ -345,9 +352,10 @@ class WaitingIndex:
         best: CallView | None = None
         deferred: CallView | None = None  # the best call `defer` accepted: taken only when no other qualifies
         best_standing = deferred_standing = OVERDUE + 1
+        best_deadline = math.inf
         top = None  # the priority of the first qualified call: lower priorities are never reached
         # Lowest bit first is the static order (priority, then arrival); within the first priority that has a
-        # qualified call, the best standing wins, the earliest arrival within it. A starving call found is final.
+        # qualified call, the best standing wins: in target the earliest arrival, late the earliest deadline.
         # The standing is `standing(call, now)` written out: a function call per candidate costs too much here.
         while candidates:
             low = candidates & -candidates
@@ -363,7 +371,10 @@ class WaitingIndex:
                 rank = IN_TARGET
             else:
                 rank = OVERDUE
-            if rank >= best_standing or not holds(skills, call.requires, step_floor(call.steps, wait)):
+            if rank > best_standing or not holds(skills, call.requires, step_floor(call.steps, wait)):
+                continue
+            deadline = call.arrived_at + target  # late calls: the furthest past its target first
+            if rank == best_standing and (rank == IN_TARGET or deadline >= best_deadline):
                 continue
             if skip is not None and skip(call):
                 continue
@@ -372,9 +383,7 @@ class WaitingIndex:
                 if rank < deferred_standing:
                     deferred, deferred_standing = call, rank
                 continue
-            if rank == STARVING:
-                return call
-            best, best_standing = call, rank
+            best, best_standing, best_deadline = call, rank, deadline
         return deferred if best is None else best
 
     def _candidates(self, operator: OperatorView) -> int:

@@ -38,9 +38,10 @@ def _members(queue: QueueSpec, operators: Sequence[SimOperator]) -> list[tuple[i
 
 
 def _admissions(queue: QueueSpec) -> list[tuple[float, int]]:
-    """[(seconds into the wait, lowest level admitted from then on)], the first at 0: each time widening lowers it.
+    """[(seconds into the wait, level admitted from then on)], the first at 0, then each time the widening lowers it.
 
-    The level is over the queue's lowest required level, as the penalty or tier grades members (see _members).
+    The level is what a member's lowest level in the queue's skills must reach: max(the queue's lowest required
+    level, the step's level), the grade _members describes.
     """
     lowest_required = min(queue.rule.requires.values())
     opens: list[tuple[float, int]] = []

@@ -25,11 +25,13 @@ CTX_OPERATORS = "switchboard-operators"
 CTX_FAIL = "switchboard-fail"
 CTX_ADMIN = "switchboard-admin"
 CTX_SUPERVISORS = "switchboard-supervisors"  # operators' feature codes plus listen, whisper and barge
+CTX_OUTBOUND = "switchboard-outbound"  # where the dialer's answered calls start (AMI Originate)
 CTX_TRANSFER = "switchboard-transfer"  # operators' blind transfers (features.conf #1, AMI BlindTransfer) land here
 FAIL_EXTEN = "s"
 
 # FastAGI script names (agi://host:port/<name>).
 AGI_ROUTE = "route"
+AGI_OUTBOUND = "outbound"  # a dialer's call answered: person (to an operator), machine, dnc (key pressed)
 AGI_OPERATOR = "operator"  # feature codes: login, logout, pause <reason>, unpause
 
 # Session mode: each operator's personal holding bridge (ConfBridge) is this prefix + their SIP user.

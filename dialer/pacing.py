@@ -36,7 +36,9 @@ __all__ = [
     "answer_recorded",
     "attempt_ended",
     "calls_to_launch",
+    "Work",
     "new_memory",
+    "work_done",
 ]
 
 _BATCH = 16  # risks are computed this many calls at a time; most decisions stop inside the first batch
@@ -158,7 +160,9 @@ def _predictive(state: PacingState, params: PacingParams, now: float, progressiv
         flight = flight.plus(connect, risk + fp)
     abandoned, answered = memory.window.totals(now)
     cap, z = params.max_abandon_rate, params.confidence_z
-    share = fallback(rate_bound(abandoned, answered, flight, z), params.target, cap)
+    # the slide toward progressive starts halfway between the target and the cap: the threshold's own tuning
+    # keeps the rate at the target, and the governor is there for what tuning cannot catch
+    share = fallback(rate_bound(abandoned, answered, flight, z), (params.target + cap) / 2, cap)
     threshold = memory.threshold * share
     risks: list[float] = []
     while len(risks) < params.max_launch:
@@ -203,3 +207,21 @@ def amd_pays(params: PacingParams) -> bool:
     seconds each), which costs far less than that in the benchmark's campaigns once fp reaches about 1%.
     """
     return params.amd and params.amd_false_positive <= params.max_abandon_rate / 4
+
+
+class Work(enum.Enum):
+    TALK = "talk"
+    WRAPUP = "wrapup"
+    MACHINE = "machine"  # an operator hanging up on a machine (AMD off)
+
+
+def work_done(memory: PacingMemory, work: Work, seconds: float) -> PacingMemory:
+    """An operator finished a talk, a wrap-up or a machine: the duration feeds the supply side of the model."""
+    est = memory.estimates
+    if work is Work.TALK:
+        est = est.talk_ended(seconds)
+    elif work is Work.WRAPUP:
+        est = est.wrapup_ended(seconds)
+    else:
+        est = est.machine_dropped(seconds)
+    return replace(memory, estimates=est)

@@ -71,21 +71,35 @@ def normal_pdf(x: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True, slots=True)
 class LogNormalFit:
-    """A duration's lognormal from running moments of log-seconds; `weight` is the effective sample size."""
+    """A duration's lognormal: running moments of log-seconds from the data, blended with a prior by weight.
 
-    weight: float
-    mean_log: float
-    var_log: float
+    The prior is blended in rather than counted as pseudo-observations: a wrong guess would otherwise sit in the
+    variance as an outlier and fade only as 1/n, blurring a constant wrap-up for hours.
+    """
+
+    prior_mean: float
+    prior_var: float
+    prior_weight: float
+    seen: float = 0.0  # effective number of observations, capped at the memory
+    data_mean: float = 0.0
+    data_var: float = 0.0
 
     @classmethod
     def prior(cls, mean_s: float, sd_s: float, weight: float = 20.0) -> LogNormalFit:
         """Start from a planner's mean and sd in seconds, worth `weight` observations."""
         var = math.log1p((sd_s / mean_s) ** 2)
-        return cls(weight, math.log(mean_s) - var / 2, var)
+        return cls(math.log(mean_s) - var / 2, var, weight)
+
+    @property
+    def mean_log(self) -> float:
+        w = self.seen / (self.seen + self.prior_weight)
+        return w * self.data_mean + (1.0 - w) * self.prior_mean
 
     @property
     def sigma(self) -> float:
-        return max(math.sqrt(max(self.var_log, 0.0)), SIGMA_FLOOR)
+        w = self.seen / (self.seen + self.prior_weight)
+        var = w * self.data_var + (1.0 - w) * self.prior_var
+        return max(math.sqrt(max(var, 0.0)), SIGMA_FLOOR)
 
     @property
     def mean_s(self) -> float:
@@ -94,12 +108,14 @@ class LogNormalFit:
     def updated(self, duration_s: float, memory: float) -> LogNormalFit:
         """Fold one duration in; older ones weigh less once `memory` have been seen."""
         x = math.log(max(duration_s, 1e-3))
-        weight = min(self.weight + 1.0, memory)
-        alpha = 1.0 / weight
-        delta = x - self.mean_log
-        mean = self.mean_log + alpha * delta
-        var = (1.0 - alpha) * (self.var_log + alpha * delta * delta)
-        return LogNormalFit(weight, mean, var)
+        if self.seen == 0.0:
+            return replace(self, seen=1.0, data_mean=x, data_var=0.0)
+        seen = min(self.seen + 1.0, memory)
+        alpha = 1.0 / seen
+        delta = x - self.data_mean
+        mean = self.data_mean + alpha * delta
+        var = (1.0 - alpha) * (self.data_var + alpha * delta * delta)
+        return replace(self, seen=seen, data_mean=mean, data_var=var)
 
     def cdf(self, seconds: FloatArray) -> FloatArray:
         """P(duration <= t) elementwise; 0 for t <= 0 (the log of 1e-9 s is far below any fit)."""
@@ -154,15 +170,20 @@ class Estimates:
 
     @classmethod
     def prior(cls) -> Estimates:
-        """A campaign's first call: middling guesses, worth a few dozen observations, soon outweighed."""
+        """A campaign's first call, before anything is known: guesses that err toward launching too few.
+
+        More people answering and sooner, and operators busy for longer, than is likely: a cold start then costs
+        some idle minutes instead of early abandoned calls, which a fresh window has no budget for. The guesses
+        weigh a few observations, so the campaign's own calls take over within minutes.
+        """
         return cls(
-            mix=EndingMix.prior(0.25, 0.15, 0.10),
-            connect_s=LogNormalFit.prior(10.0, 6.0),
-            machine_s=LogNormalFit.prior(17.0, 4.0),
-            busy_s=LogNormalFit.prior(3.0, 1.0),
-            talk_s=LogNormalFit.prior(150.0, 120.0),
-            wrapup_s=LogNormalFit.prior(20.0, 10.0),
-            machine_talk_s=LogNormalFit.prior(5.0, 2.0),
+            mix=EndingMix.prior(0.35, 0.15, 0.10, strength=20.0),
+            connect_s=LogNormalFit.prior(8.0, 5.0, weight=5.0),
+            machine_s=LogNormalFit.prior(17.0, 4.0, weight=5.0),
+            busy_s=LogNormalFit.prior(3.0, 1.0, weight=5.0),
+            talk_s=LogNormalFit.prior(300.0, 200.0, weight=10.0),
+            wrapup_s=LogNormalFit.prior(60.0, 20.0, weight=3.0),
+            machine_talk_s=LogNormalFit.prior(8.0, 3.0, weight=3.0),
         )
 
     def attempt_ended(self, ending: Ending, after_s: float) -> Estimates:

@@ -53,6 +53,7 @@ class Picture:
 
     supply: Moments  # operators free by u + grace, u on the grid's midpoints
     demand: Moments  # calls connectable by u
+    demand_density: FloatArray  # calls becoming connectable in each step (those waiting now in the first)
     new_by: FloatArray  # P(a call launched now is connectable by u)
     new_when: FloatArray  # P(connectable in each step | connectable at all)
     connect_share: float  # P(a call launched now ever needs an operator)
@@ -96,6 +97,7 @@ def picture(
     return Picture(
         supply=supply,
         demand=demand,
+        demand_density=np.diff(demand.mean, prepend=0.0),
         new_by=share * at_mids,
         new_when=np.diff(at_edges),
         connect_share=share,
@@ -104,18 +106,27 @@ def picture(
 
 
 def launch_risks(pic: Picture, first: int, count: int) -> FloatArray:
-    """P(no operator in time | it connects) for the first+1-th .. first+count-th call launched now."""
-    ahead = np.arange(first, first + count, dtype=np.float64)[:, None]  # our own calls launched before this one
+    """What each of the calls first+1 .. first+count, launched now, adds to the expected drops, per connect.
+
+    Expected drops E(K) with K new calls: a call connectable at u is dropped when the calls ahead of it fill
+    the operators free by u + grace. Seen from a call arriving at u, the others connectable by u are distributed
+    like D(u) itself (Palm: nearly Poisson), not like D(u) - 1: counting itself in D would halve the tail. The K-th call's cost is E(K) - E(K-1): its own
+    risk and the risk it adds to the calls already in flight that it would overtake. Divided by the chance that a
+    call connects, it reads as an abandonment rate.
+    """
+    launched = np.arange(first, first + count + 1, dtype=np.float64)[:, None]
     c = pic.new_by[None, :]
-    mean = pic.supply.mean - pic.demand.mean - ahead * c
-    var = pic.supply.var + pic.demand.var + ahead * c * (1.0 - c) + _VAR_FLOOR
-    k3 = pic.supply.k3 - pic.demand.k3 - ahead * c * (1.0 - c) * (1.0 - 2.0 * c)
+    mean = pic.supply.mean - pic.demand.mean - launched * c
+    var = pic.supply.var + pic.demand.var + launched * c * (1.0 - c) + _VAR_FLOOR
+    k3 = pic.supply.k3 - pic.demand.k3 - launched * c * (1.0 - c) * (1.0 - 2.0 * c)
     sd = np.sqrt(var)
-    z = (0.5 - mean) / sd  # S - D is whole: "< 1" is "<= 0.5"
+    z = (0.5 - mean) / sd  # dropped when the calls ahead of it (D, seen from an arriving call) fill S: S - D <= 0
     skew = np.clip(k3 / (var * sd), -_SKEW_CAP, _SKEW_CAP)
     short = np.clip(normal_cdf(z) - normal_pdf(z) * skew / 6.0 * (z * z - 1.0), 0.0, 1.0)
-    risks = short @ pic.new_when
-    return np.maximum.accumulate(np.clip(risks, 0.0, 1.0))  # one more call ahead never helps the next
+    arriving = pic.demand_density[None, :] + launched * (pic.connect_share * pic.new_when)[None, :]
+    drops = (arriving * short).sum(axis=1)
+    risks = np.diff(drops) / max(pic.connect_share, 1e-9)
+    return np.maximum.accumulate(np.clip(risks, 0.0, 1.0))  # one more call never makes the next one safer
 
 
 def _supply_rows(est: Estimates, ages: dict[str, FloatArray], ahead: FloatArray) -> FloatArray:

@@ -6,236 +6,42 @@ Bad input is refused with a ConfigError naming the file, the field and the value
 from __future__ import annotations
 
 import os
-import re
 import socket
 import tomllib
-from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from acd.model import QueueRule, Step
+from switchboard.config_sections import (
+    NAME_RE,
+    NUMBER_RE,
+    AcdSection,
+    AmiSection,
+    AsteriskSection,
+    DialerSection,
+    FastAgiSection,
+    Hotline,
+    Operator,
+    Queue,
+    RetentionSection,
+    Trunk,
+    WideningStep,
+    _check_overflows,
+    _FieldError,
+    _Model,
+    _no_duplicates,
+)
 from switchboard.errors import ConfigError
+
+__all__ = [
+    "NAME_RE", "NUMBER_RE", "AcdSection", "AmiSection", "AsteriskSection", "DialerSection", "FastAgiSection",
+    "Hotline", "Operator", "Queue", "RetentionSection", "Site", "Trunk", "WideningStep", "load_site", "parse_site",
+]  # fmt: skip
 
 CONFIG_ENV = "SWITCHBOARD_CONFIG"
 DB_ENV = "SWITCHBOARD_DB"
 DEFAULT_CONFIG = "switchboard.toml"
-
-# Dialable numbers: an optional + then digits; short internal numbers are allowed for hotlines.
-NUMBER_RE = re.compile(r"^\+?[0-9]{3,15}$")
-# SIP users and queue names end up in dialplan and config section names: keep them to a safe alphabet.
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
-MIN_SECRET = 12
-
-Port = Annotated[int, Field(ge=1, le=65535)]
-Level = Annotated[int, Field(ge=1, le=5)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_name(value: str, what: str) -> str:
-    if not NAME_RE.match(value):
-        raise ValueError(f"{what} must start with a letter and hold only letters, digits, '_' or '-' (40 at most)")
-    return value
-
-
-def _check_number(value: str) -> str:
-    if not NUMBER_RE.match(value):
-        raise ValueError("a number is an optional '+' then 3 to 15 digits")
-    return value
-
-
-def _check_extension(value: str) -> str:
-    if not re.fullmatch(r"[0-9]{2,8}", value):
-        raise ValueError("a transfer extension is 2 to 8 digits")
-    return value
-
-
-def _check_prompt(value: str) -> str:
-    if not re.fullmatch(r"[a-z0-9_/-]+(&[a-z0-9_/-]+)*", value):
-        raise ValueError("a prompt is sound names (letters, digits, '_', '-', '/') joined by '&'")
-    return value
-
-
-def _check_secret(value: str) -> str:
-    if len(value) < MIN_SECRET:
-        raise ValueError(f"secret is shorter than {MIN_SECRET} characters")
-    if any(ch in value for ch in "\r\n;\"'\\ "):
-        raise ValueError("secret must not contain spaces, quotes, backslashes, ';' or line breaks")
-    return value
-
-
-class AsteriskSection(_Model):
-    """Where the Asterisk we drive listens; loopback only."""
-
-    # Where Asterisk listens (SIP, AMI) and the platform reaches it; the lab and the demo use loopback.
-    host: IPv4Address = IPv4Address("127.0.0.1")
-    sip_port: Port = 5060
-    ami_port: Port = 5038
-    rtp_start: Port = 20000
-    rtp_end: Port = 20999
-    language: str = "en"
-
-    @model_validator(mode="after")
-    def _rtp_range(self) -> AsteriskSection:
-        if self.rtp_end <= self.rtp_start:
-            raise ValueError(f"rtp_end ({self.rtp_end}) must be above rtp_start ({self.rtp_start})")
-        return self
-
-
-class AmiSection(_Model):
-    """Two AMI users: the runtime one (never system/command/config) and the admin one (config, for reloads)."""
-
-    user: str = "switchboard"
-    secret: str
-    admin_user: str = "switchboard-admin"
-    admin_secret: str
-
-    _user = field_validator("user", "admin_user")(lambda v: _check_name(v, "AMI user"))
-    _secret = field_validator("secret", "admin_secret")(_check_secret)
-
-    @model_validator(mode="after")
-    def _distinct(self) -> AmiSection:
-        if self.user == self.admin_user:
-            raise ValueError(f"user and admin_user must differ (both are {self.user!r})")
-        return self
-
-
-class FastAgiSection(_Model):
-    # Where our FastAGI server listens; Asterisk's dialplan calls agi://host:port/.
-    host: IPv4Address = IPv4Address("127.0.0.1")
-    port: Port = 4573
-
-
-class Operator(_Model):
-    """An operator: a SIP softphone account plus the skills (levels 1-5) the ACD routes by."""
-
-    sip_user: str
-    secret: str
-    name: str
-    skills: dict[str, Level] = Field(default_factory=dict)
-    extension: str | None = None  # digits a colleague dials (blind transfer) to send a call to this operator
-    supervisor: bool = False  # may listen to, whisper to and barge in on operators' calls (ChanSpy feature codes)
-
-    _sip_user = field_validator("sip_user")(lambda v: _check_name(v, "sip_user"))
-    _extension = field_validator("extension")(lambda v: v if v is None else _check_extension(v))
-    _secret = field_validator("secret")(_check_secret)
-
-    @field_validator("name")
-    @classmethod
-    def _display(cls, value: str) -> str:
-        if not value.strip() or len(value) > 80 or any(ch in value for ch in '"\r\n<>;'):
-            raise ValueError("name must be 1-80 characters without quotes, '<', '>', ';' or line breaks")
-        return value
-
-
-class WideningStep(_Model):
-    """From `after_s` seconds of wait on, each skill the queue requires needs `min_level` (never below requires)."""
-
-    after_s: Annotated[float, Field(ge=0)]
-    min_level: Level
-
-
-class Queue(_Model):
-    """A line of business: the skills it needs, how they widen over the wait, its service-level target."""
-
-    name: str
-    requires: dict[str, Level] = Field(default_factory=dict)
-    steps: list[WideningStep] = Field(default_factory=list)
-    priority: int = 0
-    sl_seconds: Annotated[int, Field(ge=1)] = 20
-    sl_target: Annotated[float, Field(gt=0, le=1)] = 0.8
-    max_wait_s: Annotated[int, Field(ge=1)] = 300
-    wrapup_s: Annotated[int, Field(ge=0)] = 10
-    announce_every_s: Annotated[int, Field(ge=0)] = 30  # position and wait announcements (0: none)
-    music_on_hold: str = "default"
-    recording: bool | None = None
-    # When max_wait_s passes: apologise and hang up, offer a callback (a key press creates a callback task),
-    # take a voice message (a callback task with the message), or move the caller to the `overflow_to` queue.
-    on_max_wait: Literal["apologise", "callback", "voicemail", "overflow"] = "apologise"
-    overflow_to: str | None = None
-    callback_prompt: str = "vm-press&digits/1"  # "press 1": sites record their own "to be called back, press 1"
-    extension: str | None = None  # digits an operator dials (blind transfer) to send a call to this queue
-    wrapup_codes: dict[str, str] = Field(default_factory=dict)  # digits keyed after a call -> what it was about
-
-    _name = field_validator("name")(lambda v: _check_name(v, "queue name"))
-    _extension = field_validator("extension")(lambda v: v if v is None else _check_extension(v))
-    _prompt = field_validator("callback_prompt")(lambda v: _check_prompt(v))
-
-    @field_validator("wrapup_codes")
-    @classmethod
-    def _codes(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, code in value.items():
-            if not re.fullmatch(r"[0-9]{1,2}", key):
-                raise ValueError(f"wrap-up code keys are 1 or 2 digits, not {key!r}")
-            _check_name(code, "wrap-up code")
-        return value
-
-    def rule(self) -> QueueRule:
-        """The routing rule the ACD stamps this queue's calls with (routing, simulator and reports share it)."""
-        steps = tuple(Step(step.after_s, step.min_level) for step in self.steps)
-        return QueueRule(self.name, dict(self.requires), steps, self.priority, self.sl_seconds, self.sl_target)
-
-    _moh = field_validator("music_on_hold")(lambda v: _check_name(v, "music_on_hold class"))
-
-
-class AcdSection(_Model):
-    """How operators are offered calls."""
-
-    ring_timeout_s: Annotated[int, Field(ge=5, le=120)] = 20
-    max_misses: Annotated[int, Field(ge=0)] = 3  # ring-no-answers in a row before the operator is paused (0: never)
-    login_required: bool = True  # False: every operator is logged in when the platform starts (small sites, demos)
-
-
-class Hotline(_Model):
-    """A number callers dial; its queue, or a menu of queues by the digit the caller presses (IVR)."""
-
-    number: str
-    queue: str  # without a menu; with one, where a caller who presses nothing (or a wrong key) goes
-    menu: dict[str, str] = Field(default_factory=dict)  # digit -> queue
-    menu_prompt: str = "beep"
-
-    _number = field_validator("number")(_check_number)
-
-    @field_validator("menu")
-    @classmethod
-    def _digits(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if len(key) != 1 or not key.isdigit():
-                raise ValueError(f"menu keys are single digits 0-9, not {key!r}")
-        return value
-
-    _prompt = field_validator("menu_prompt")(lambda v: _check_prompt(v))
-
-
-class Trunk(_Model):
-    """The SIP trunk to the telephone network (a SIPp network in tests)."""
-
-    host: IPv4Address = IPv4Address("127.0.0.1")
-    port: Port = 5070
-    caller_id: str = "+10000000000"
-
-    _caller = field_validator("caller_id")(_check_number)
-
-
-Days = Annotated[int, Field(ge=1, le=36500)]
-
-
-class RetentionSection(_Model):
-    """How long personal data is kept, in days; unset keeps it until a person asks for erasure.
-
-    Nothing expires by itself: `switchboard retention apply` (from cron, say daily) removes what is older.
-    leads_days: a lead untouched this long (not imported, not dialled) loses its number and personal fields;
-    recordings_days: call recordings and voice messages are deleted; calls_days: call records lose the caller's
-    number. Do-not-call entries are never expired.
-    """
-
-    leads_days: Days | None = None
-    recordings_days: Days | None = None
-    calls_days: Days | None = None
 
 
 class Site(_Model):
@@ -257,6 +63,7 @@ class Site(_Model):
     # A person's erasure masks their number there too; unset, the erasure report lists it as unchecked.
     asterisk_logs: Path | None = None
     retention: RetentionSection = RetentionSection()
+    dialers: list[DialerSection] = Field(default_factory=list)
     hotlines: list[Hotline] = Field(default_factory=list)
     queues: list[Queue] = Field(default_factory=list)
     operators: list[Operator] = Field(default_factory=list)
@@ -285,6 +92,10 @@ class Site(_Model):
                 if target not in queue_names:
                     raise _FieldError(f"hotlines.{i}.menu.{digit}", target, "no such queue")
         _check_overflows(self.queues)
+        for i, dialer in enumerate(self.dialers):
+            if dialer.queue not in queue_names:
+                raise _FieldError(f"dialers.{i}.queue", dialer.queue, "no such queue")
+        _no_duplicates("dialers", [d.campaign for d in self.dialers], "campaign", "duplicate dialer for a campaign")
         extensions = [(f"queues.{i}.extension", q.extension) for i, q in enumerate(self.queues)]
         extensions += [(f"operators.{i}.extension", op.extension) for i, op in enumerate(self.operators)]
         seen: set[str] = set()
@@ -348,38 +159,6 @@ class Site(_Model):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             url = prefix + str((self.base_dir / url[len(prefix) :]).resolve())
         return url
-
-
-class _FieldError(ValueError):
-    def __init__(self, field: str, value: object, reason: str) -> None:
-        self.field, self.value, self.reason = field, value, reason
-        super().__init__(f"{field} = {value!r}: {reason}")
-
-
-def _check_overflows(queues: list[Queue]) -> None:
-    """An overflow names another queue, and following overflows never comes back round (a caller held forever)."""
-    by_name = {q.name: q for q in queues}
-    for i, queue in enumerate(queues):
-        if queue.on_max_wait == "overflow" and queue.overflow_to is None:
-            raise _FieldError(f"queues.{i}.overflow_to", None, "on_max_wait = 'overflow' needs a queue to overflow to")
-        if queue.overflow_to is None:
-            continue
-        if queue.overflow_to not in by_name or queue.overflow_to == queue.name:
-            raise _FieldError(f"queues.{i}.overflow_to", queue.overflow_to, "no such other queue")
-        seen, target = {queue.name}, by_name.get(queue.overflow_to)
-        while target is not None and target.on_max_wait == "overflow" and target.overflow_to is not None:
-            if target.overflow_to in seen:
-                raise _FieldError(f"queues.{i}.overflow_to", queue.overflow_to, "overflows go round in a circle")
-            seen.add(target.name)
-            target = by_name.get(target.overflow_to)
-
-
-def _no_duplicates(section: str, values: list[str], field: str, reason: str) -> None:
-    seen: set[str] = set()
-    for i, value in enumerate(values):
-        if value in seen:
-            raise _FieldError(f"{section}.{i}.{field}", value, reason)
-        seen.add(value)
 
 
 def resolve_config_path(option: str | os.PathLike[str] | None) -> Path:

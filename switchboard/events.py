@@ -46,4 +46,14 @@ class CallerHungUp:
     at: float
 
 
-Event = PhoneStateChanged | OperatorAnswered | OperatorMissed | CallerHungUp
+@dataclass(frozen=True, slots=True)
+class OriginateFailed:
+    """A call the dialer originated never answered: busy, no answer, congestion ... (Asterisk's reason code)."""
+
+    uniqueid: str  # the channel id the dialer gave it ("" when Asterisk does not say)
+    channel: str  # the Channel the Originate named
+    reason: int
+    at: float
+
+
+Event = PhoneStateChanged | OperatorAnswered | OperatorMissed | CallerHungUp | OriginateFailed

@@ -19,7 +19,14 @@ from acd.routing import choose_operator
 from acd.skills import holds
 from acd.values import evolve
 from switchboard.config import Site
-from switchboard.events import CallerHungUp, Event, OperatorAnswered, OperatorMissed, PhoneStateChanged
+from switchboard.events import (
+    CallerHungUp,
+    Event,
+    OperatorAnswered,
+    OperatorMissed,
+    OriginateFailed,
+    PhoneStateChanged,
+)
 from switchboard.picture_moves import NO_QUEUE, CallbackRequest, CallMoves
 from switchboard.picture_operators import OperatorDesk, session_bridge, widest
 from switchboard.picture_rebuild import Rebuild
@@ -135,11 +142,18 @@ class Picture(OperatorDesk, CallMoves, Rebuild):
         return self._enter(uniqueid, caller, hotline, rule.call(str(uuid.uuid4()), hotline, now), now)
 
     def _enter(
-        self, uniqueid: str, caller: str, hotline: str, call: CallView, now: float, recording: str | None = None
+        self,
+        uniqueid: str,
+        caller: str,
+        hotline: str,
+        call: CallView,
+        now: float,
+        recording: str | None = None,
+        direction: str = "inbound",
     ) -> Arrival:
         """A call joins a queue (from a hotline, an overflow or a transfer): ENTERQUEUE, then an operator or a place."""
         record = CallRecord(
-            id=call.call_id, uniqueid=uniqueid, direction="inbound", caller=caller, hotline=hotline,
+            id=call.call_id, uniqueid=uniqueid, direction=direction, caller=caller, hotline=hotline or None,
             queue=call.queue or None, operator=None, started_at=now, recording=recording,
         )  # fmt: skip
         self._keep(record)
@@ -279,6 +293,8 @@ class Picture(OperatorDesk, CallMoves, Rebuild):
     def apply(self, event: Event) -> CallRecord | None:
         """Fold one event into the picture; returns the call record to persist when one changed."""
         event = evolve(event, at=self._clock(event.at))
+        if isinstance(event, OriginateFailed):
+            return None  # the dialer's business: no call of the picture's yet
         if isinstance(event, PhoneStateChanged):
             state = self.operators.get(event.sip_user)
             if state is not None:

@@ -78,6 +78,17 @@ class CallMoves(PictureState):
         call = self.rules[target].call(str(uuid.uuid4()), record.hotline or "", now)
         return self._enter(uniqueid, record.caller, record.hotline or "", call, now)
 
+    def route_outbound(self, uniqueid: str, number: str, queue: str, now: float) -> Arrival:
+        """A person answered a dialer's call: the campaign's queue takes it like any call, at the head of nothing.
+
+        `number` is the number dialled (the record's caller). A call already known (a retried AGI) is requeued.
+        """
+        now = self._clock(now)
+        if uniqueid in self.calls:
+            return self.route_call(uniqueid, number, "", now)
+        call = self.rules[queue].call(str(uuid.uuid4()), "", now)
+        return self._enter(uniqueid, number, "", call, now, direction="outbound")
+
     def transfer(self, uniqueid: str, target: str, now: float, extension: str = "") -> Arrival:
         """The operator sent the answered call on (blind transfer) to 'queue:NAME' or 'operator:SIP_USER'.
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agi_scripts.operator import build_operator_handler
+from agi_scripts.outbound import build_outbound_handler
 from agi_scripts.route import HoldPlan, build_route_handler
 from agi_scripts.server import FastAgiServer
 from asterisk_conf import variables
@@ -21,6 +22,7 @@ from switchboard.ami.translate import PJSIP_PREFIX, translate
 from switchboard.config import Site
 from switchboard.errors import AmiError, StoreError, SwitchboardError
 from switchboard.live import LiveState
+from switchboard.outbound import OutboundDialer
 from switchboard.picture import Arrival, Picture, Waiter
 from switchboard.privacy import mask_number
 from switchboard.queue_log import QueueLogWriter, read_entries, sessions_from_queue_log
@@ -55,10 +57,13 @@ class Platform:
         self.ami = AmiClient(
             str(site.asterisk.host), site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime"
         )
+        self.dialer = OutboundDialer(site, self.store.engine, self.ami, self.picture, clock)
+        self._dialer_tasks: set[asyncio.Task[None]] = set()
         self.agi = FastAgiServer(
             {
                 variables.AGI_ROUTE: build_route_handler(self, clock),
                 variables.AGI_OPERATOR: build_operator_handler(self, clock),
+                variables.AGI_OUTBOUND: build_outbound_handler(self.dialer, clock),
             }
         )
         self.queue_log = QueueLogWriter(site.queue_log_path)
@@ -276,7 +281,11 @@ class Platform:
                     continue
                 event = translate(item, self.clock())
                 if event is not None:
-                    self.picture.apply(event)
+                    record = self.picture.apply(event)
+                    if self.site.dialers:  # attempts are closed in SQL off the event path, in order per call
+                        task = asyncio.create_task(self.dialer.on_event(event, record))
+                        self._dialer_tasks.add(task)
+                        task.add_done_callback(self._dialer_tasks.discard)
             except Exception as exc:  # one odd event must never stop the platform following calls
                 what = "rebuild" if isinstance(item, ConnectionChange) else f"event {item.get('Event')}"
                 log.exception("%s not applied", what)
@@ -290,6 +299,8 @@ class Platform:
             await asyncio.sleep(TICK_S)
             try:
                 self.picture.tick(self.clock())
+                if self.site.dialers:
+                    await self.dialer.tick()
             except Exception as exc:
                 log.exception("tick failed")
                 self.errors.append(f"tick: {exc}")

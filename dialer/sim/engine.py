@@ -31,13 +31,14 @@ _ENDINGS = {MACHINE: Ending.MACHINE, 2: Ending.BUSY, 3: Ending.NO_ANSWER}
 
 
 class Operator:
-    __slots__ = ("churner", "index", "leaving", "since", "state")
+    __slots__ = ("churner", "counted", "index", "leaving", "since", "state")
 
     def __init__(self, index: int, churner: bool) -> None:
         self.index = index
         self.churner = churner
         self.state = OUT
-        self.since = 0.0
+        self.since = 0.0  # in this state since
+        self.counted = 0.0  # time credited up to here
         self.leaving = False  # asked to log out: goes once the call and wrap-up are done
 
 
@@ -60,7 +61,7 @@ class Policy(Protocol):
     def decide(self, now: float) -> list[float]: ...  # one risk per call to launch now
     def tick(self, now: float) -> None: ...
     def ended(self, ending: Ending, after_s: float, now: float) -> None: ...
-    def answered(self, *, dropped: bool, now: float) -> None: ...
+    def answered(self, call: Call, *, dropped: bool, now: float) -> None: ...
     def worked(self, state: int, seconds: float) -> None: ...
     def connected(self, operator: Operator, call: Call, now: float) -> None: ...
 
@@ -119,6 +120,7 @@ class Run:
         self._sequence = 0
         self._calls = 0
         self._planned: dict[int, tuple[int, float]] = {}
+        self._wrapups: dict[int, float] = {}  # operator -> the wrap-up its current call will need
         self.policy: Policy | None = None
 
     # --- the loop -------------------------------------------------------------------------------------------
@@ -170,14 +172,13 @@ class Run:
         self._planned[lead] = (lead, target)
         self._push(at, _PLANNED, lead)
 
-    def next_live_lead(self, free_at: float) -> tuple[int, float] | None:
-        """The next lead a person will answer (AMD off) if dialed so as to answer at `free_at`: (lead, ring time)."""
-        for lead in range(self.cursor, self.cursor + 200):
-            ring = self.leads.fate(lead, 0.0).ends_s
-            fate = self.leads.fate(lead, max(free_at - ring, self.start) - self.start)
-            if fate.kind == LIVE:
+    def next_live_lead(self, now: float, free_at: float) -> tuple[int, float] | None:
+        """The next lead a person answers (AMD off) if dialed to answer at `free_at`, or at once: (lead, when)."""
+        for lead in range(self.cursor, self.cursor + 500):
+            dial_at = max(free_at - self.leads.live_ring(lead), now)
+            if self.leads.fate(lead, dial_at - self.start).kind == LIVE:
                 self.cursor = lead + 1  # the leads skipped are never dialed: the oracle knew they were no use
-                return lead, fate.ends_s
+                return lead, dial_at
         return None
 
     # --- events ---------------------------------------------------------------------------------------------
@@ -219,14 +220,15 @@ class Run:
         assert self.policy is not None
         if call.fate.kind == LIVE:
             self.result.connected += 1
-            operator.state = TALK
+            operator.state, operator.since = TALK, now
             self.talking[operator.index] = now
+            self._wrapups[operator.index] = call.fate.wrapup_s
             self._push(now + call.fate.talk_s, _TALK_END, operator.index)
         else:
-            operator.state = ON_MACHINE
+            operator.state, operator.since = ON_MACHINE, now
             self.on_machine[operator.index] = now
             self._push(now + self.scenario.operator_machine_s, _FREE, operator.index)
-        self.policy.answered(dropped=False, now=now)
+        self.policy.answered(call, dropped=False, now=now)
         self.policy.connected(operator, call, now)
 
     def _deadline(self, now: float, ident: int) -> None:
@@ -236,7 +238,7 @@ class Run:
         assert self.policy is not None
         if call.fate.kind == LIVE:
             self._abandon(self._day(now))
-        self.policy.answered(dropped=True, now=now)
+        self.policy.answered(call, dropped=True, now=now)
 
     def _abandon(self, day: int) -> None:
         self.result.abandoned += 1
@@ -247,7 +249,7 @@ class Run:
         assert self.policy is not None
         self.policy.worked(TALK, now - operator.since)
         self._account(operator, now)
-        operator.state = WRAP
+        operator.state, operator.since = WRAP, now
         if self.talking.pop(index, None) is not None:
             self.wrapping[index] = now
         self._push(now + self._wrapup_of(index), _FREE, index)
@@ -263,7 +265,7 @@ class Run:
         self.on_machine.pop(index, None)
         self._account(operator, now)
         if operator.leaving:
-            operator.state, operator.leaving = OUT, False
+            operator.state, operator.since, operator.leaving = OUT, now, False
         else:
             self._make_free(operator, now)
 
@@ -273,7 +275,7 @@ class Run:
             call = self.waiting.pop(next(iter(self.waiting)))
             self._put_through(call, operator, now)
         else:
-            operator.state = FREE
+            operator.state, operator.since = FREE, now
             self.free[operator.index] = None
 
     def _tick(self, now: float, _ref: int) -> None:
@@ -289,7 +291,7 @@ class Run:
         if operator.state == FREE:
             self._account(operator, now)
             del self.free[index]
-            operator.state = OUT
+            operator.state, operator.since = OUT, now
             return
         operator.leaving = True  # pacing no longer counts on this operator
         for group in (self.talking, self.wrapping, self.on_machine):
@@ -313,8 +315,10 @@ class Run:
             self.logouts[operator.index] = [now + out for out, _ in spells]
             away_at_start = bool(spells) and spells[0][0] == 0.0
             if operator.state == OUT and not away_at_start:
-                operator.since = now
                 self._make_free(operator, now)
+            elif operator.state == FREE and away_at_start:
+                del self.free[operator.index]
+                operator.state, operator.since = OUT, now
             for out, back in spells:
                 if out > 0.0:
                     self._push(now + out, _LOGOUT, operator.index)
@@ -335,8 +339,8 @@ class Run:
 
     def _account(self, operator: Operator, now: float) -> None:
         """Credit the time since the operator's last change, inside the shift, to what they were doing."""
-        seconds = min(now, self.end) - max(operator.since, self.start)
-        operator.since = now
+        seconds = min(now, self.end) - max(operator.counted, self.start)
+        operator.counted = now
         if seconds <= 0 or operator.state == OUT:
             return
         result = self.result

@@ -60,6 +60,12 @@ class LeadStream:
             return Fate(BUSY, spec.busy_s, 0.0, 0.0, False)
         return Fate(NO_ANSWER, timeout, 0.0, 0.0, False)
 
+    def live_ring(self, index: int) -> float:
+        """When a person would answer lead `index` (the oracle's knowledge, whatever the lead's outcome)."""
+        while index >= len(self._draws[1]):
+            self._extend()
+        return self._draws[1][index]
+
     def _extend(self) -> None:
         spec = self.scenario
         samplers = (

@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from asterisk_conf.variables import SESSION_BRIDGE_PREFIX
-from switchboard.events import CallerHungUp, Event, OperatorAnswered, OperatorMissed, PhoneStateChanged
+from switchboard.events import (
+    CallerHungUp,
+    Event,
+    OperatorAnswered,
+    OperatorMissed,
+    OriginateFailed,
+    PhoneStateChanged,
+)
 
 PJSIP_PREFIX = "PJSIP/"
 
@@ -50,6 +57,13 @@ def translate(msg: Mapping[str, str], now: float) -> Event | None:
         if not conference.startswith(SESSION_BRIDGE_PREFIX):
             return None
         return OperatorAnswered(msg.get("Uniqueid") or "", at, "", conference[len(SESSION_BRIDGE_PREFIX) :])
+    if name == "OriginateResponse" and msg.get("Response") == "Failure":
+        try:
+            reason = int(msg.get("Reason") or 0)
+        except ValueError:
+            reason = 0
+        uniqueid = msg.get("Uniqueid") or ""
+        return OriginateFailed("" if uniqueid == "<null>" else uniqueid, msg.get("Channel") or "", reason, at)
     if name == "Hangup":
         try:
             cause = int(msg.get("Cause") or 0)

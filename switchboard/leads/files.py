@@ -26,7 +26,8 @@ from dialer.leads.records import Record, cell_text, delimited_records
 from dialer.leads.sniff import SAMPLE_BYTES, FileKind, decode_sample, file_kind, sniff_delimiter, sniff_encoding
 from switchboard.errors import LeadFileError
 
-BLOCK_BYTES = 8 << 20  # about 80,000 rows of a typical list: one batch
+BLOCK_BYTES = 8 << 20  # about 40,000 to 80,000 rows of a typical list: one batch
+FIRST_BLOCK_BYTES = 1 << 20  # a small first batch: the writer starts while the next big one is prepared
 CHUNK_ROWS = 100_000  # rows per batch when the csv module or openpyxl reads
 _FAST_ENCODINGS = ("utf-8", "utf-8-sig", "cp1251")  # polars reads UTF-8; Windows-1251 is recoded a block at a time
 Chunk = tuple[pl.DataFrame, list[Rejection]]  # raw cells (line, c0 ..), and the rows refused while reading
@@ -74,7 +75,7 @@ class LeadFile:
             self._stream = raw
             offset = 3 if self.encoding == "utf-8-sig" and raw.read(3) == codecs.BOM_UTF8 else 0
             raw.seek(offset)
-            line, pending, want = 1, b"", BLOCK_BYTES
+            line, pending, want = 1, b"", min(FIRST_BLOCK_BYTES, BLOCK_BYTES)
             while self.encoding in _FAST_ENCODINGS:
                 data = pending + raw.read(want)
                 final = raw.tell() >= self.size

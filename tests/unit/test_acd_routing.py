@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acd.cover import cover_rank, covered
-from acd.index import STARVING, OperatorIndex, WaitingIndex, service_order, service_rank, standing
+from acd.index import IN_TARGET, STARVING, OperatorIndex, WaitingIndex, service_order, service_rank, standing
 from acd.model import CallView, Decision, MissPolicy, OperatorView, Presence, QueueRule, Step
 from acd.routing import (
     HELD,
@@ -345,8 +345,23 @@ def test_freed_operator_takes_a_qualified_call_by_priority_then_standing_then_wa
             assert picked == min(qualified, key=lambda call: service_rank(call, now))
             for other in qualified:
                 assert other.priority <= picked.priority
-                if other.priority == picked.priority and standing(other, now) == standing(picked, now):
+                if other.priority == picked.priority and standing(other, now) == standing(picked, now) == IN_TARGET:
                     assert (other.arrived_at, other.call_id) >= (picked.arrived_at, picked.call_id)
+                elif other.priority == picked.priority and standing(other, now) == standing(picked, now):
+                    # late: the furthest past its target first
+                    late = (other.arrived_at + other.sl_seconds, other.call_id)
+                    assert late >= (picked.arrived_at + picked.sl_seconds, picked.call_id)
+
+
+def test_late_calls_go_furthest_past_their_target_first() -> None:
+    """Among overdue calls (and among starving ones) the call furthest past its own target goes first."""
+    op = OperatorView("op1", Presence.AVAILABLE, {"tax": 3})
+    older = CallView("c1", "100", "sales", {"tax": 1}, 0.0, sl_seconds=60)  # 70 s: 10 s late
+    later = CallView("c2", "101", "billing", {"tax": 1}, 40.0, sl_seconds=10)  # 30 s: 20 s late
+    assert choose_call(op, [older, later], now=70) == later == choose_call(op, WaitingIndex.build([older, later]), 70)
+    starving_a = CallView("s1", "100", "sales", {"tax": 1}, 0.0, sl_seconds=20)  # 100 s: 80 s late
+    starving_b = CallView("s2", "101", "billing", {"tax": 1}, 50.0, sl_seconds=5)  # 50 s: 45 s late
+    assert choose_call(op, [starving_b, starving_a], now=100) == starving_a
 
 
 def test_priority_then_starving_then_in_target_then_overdue_then_first_come() -> None:

@@ -199,3 +199,42 @@ def test_a_wrap_up_code_lands_on_the_operators_last_call() -> None:
     assert record.uniqueid == "c1" and record.wrapup_code == "address" and record.ended_at == 60.0
     assert picture.set_wrapup_code(operator, "7") is None  # not one of the queue's codes
     assert picture.take_dirty() == []
+
+
+def test_an_operator_in_three_queues_gets_the_call_furthest_past_its_target() -> None:
+    """Three queues with their own targets each hold a late caller; the operator freed serves the queue furthest
+    behind (not the caller who arrived first), then the next furthest."""
+    site = parse_site(
+        {
+            "skills": ["a", "b", "c"],
+            "ami": {"secret": "unit-test-secret-1", "admin_secret": "unit-test-secret-2"},
+            "acd": {"login_required": False},
+            "queues": [
+                {"name": "qa", "requires": {"a": 1}, "sl_seconds": 60, "wrapup_s": 0},
+                {"name": "qb", "requires": {"b": 1}, "sl_seconds": 10, "wrapup_s": 0},
+                {"name": "qc", "requires": {"c": 1}, "sl_seconds": 20, "wrapup_s": 0},
+            ],
+            "hotlines": [
+                {"number": "101", "queue": "qa"},
+                {"number": "102", "queue": "qb"},
+                {"number": "103", "queue": "qc"},
+            ],
+            "operators": [
+                {"sip_user": "all3", "secret": "operator-secret-1", "name": "A", "skills": {"a": 2, "b": 2, "c": 2}}
+            ],
+        }
+    )
+    picture = Picture(site)
+    picture.apply(PhoneStateChanged("all3", "INUSE", 0.0))
+    picture.route_call("a1", "+79120000001", "101", 0.0)  # waits 70 s at 70: 10 s past its 60 s target
+    picture.route_call("c1", "+79120000003", "103", 35.0)  # waits 35 s: 15 s past its 20 s target
+    picture.route_call("b1", "+79120000002", "102", 40.0)  # waits 30 s: 20 s past its 10 s target
+    served = []
+    for at in (70.0, 80.0, 90.0):
+        picture.apply(PhoneStateChanged("all3", "NOT_INUSE", at))
+        served.append(picture.operators["all3"].offered_call)
+        uniqueid = served[-1] or ""
+        picture.apply(OperatorAnswered(uniqueid, at, f"{uniqueid}-agent"))
+        picture.apply(PhoneStateChanged("all3", "INUSE", at))
+        picture.apply(CallerHungUp(uniqueid, 16, at + 1))
+    assert served == ["b1", "c1", "a1"]

@@ -1,0 +1,116 @@
+"""The outbound dialer on the real Asterisk: a campaign's leads dialled through the trunk into the SIPp telephone
+network (the number's last digit says whether a person answers, it is busy, or nobody answers), answered calls
+bridged in to operators in session mode, every attempt written before its call and closed with its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+
+from switchboard.lab.sipp import SippNetwork
+from switchboard.lab.site import lab_site_dict
+from switchboard.lab.stack import LabStack
+from switchboard.store.schema import attempts, campaigns, leads
+from tests.integration.leads.campaign_helpers import add_leads, make_campaign
+
+CAMPAIGN = "Spring offer"
+OPERATORS: list[dict[str, Any]] = [
+    {"sip_user": "op5001", "name": "Sara Holm", "skills": {"sales": 2}},
+    {"sip_user": "op5002", "name": "Tor Vik", "skills": {"sales": 3}},
+]
+# Last digit: 1 a person (talks 3 s, then the network hangs up), 2 busy, 3 no answer.
+NUMBERS = [f"+7916700{n:02d}{d}" for n, d in enumerate("1111112233" + "11")]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def network() -> AsyncIterator[SippNetwork]:
+    async with SippNetwork(ring_s=0.5, talk_s=3.0) as net:
+        yield net
+
+
+@pytest_asyncio.fixture(scope="module")
+async def lab_stack(tmp_path_factory: pytest.TempPathFactory, network: SippNetwork) -> AsyncIterator[LabStack]:
+    folder = tmp_path_factory.mktemp("outbound")
+    data = lab_site_dict(folder, operators=0)
+    data["skills"] = ["sales"]
+    data["trunk"] = {"port": network.port, "caller_id": "+74950000000"}
+    data["operators"] = [dict(op, secret=secrets.token_urlsafe(12)) for op in OPERATORS]
+    data["queues"] = [{"name": "sales", "requires": {"sales": 1}, "wrapup_s": 1}]
+    data["hotlines"] = []
+    data["dialers"] = [{"campaign": CAMPAIGN, "queue": "sales", "ring_timeout_s": 15, "max_lines": 4}]
+    async with LabStack(folder, site_data=data) as stack:
+        yield stack
+
+
+def _rows(lab: LabStack, table: sa.Table) -> list[dict[str, Any]]:
+    assert lab.platform
+    with lab.platform.store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+
+
+async def test_a_campaign_runs_to_the_end_with_operators_in_session_mode(lab: LabStack) -> None:
+    """Given 12 leads and two operators in session mode, when the campaign is active, then every lead is dialled
+    once, people are put through to an operator, busy and unanswered numbers are closed with their result and
+    scheduled by the retry rules, and no number is ever on two calls at once."""
+    assert lab.platform and lab.phones and lab.site
+    engine = lab.platform.store.engine
+    campaign_id = make_campaign(engine, CAMPAIGN, hours={"every_day": "00:00-24:00"}, retry={"busy": {"after": "10m"}})
+    with engine.begin() as conn:
+        conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
+    add_leads(engine, campaign_id, "purchased", NUMBERS)
+    for op in OPERATORS:
+        await lab.phones.configure(op["sip_user"], answer_after_s=0.2, talk_s=None, auto_answer=True)
+        await lab.phones.dial(op["sip_user"], f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
+    picture = lab.platform.picture
+    await lab.wait_for(lambda: all(picture.operators[op["sip_user"]].session for op in OPERATORS), 15, "sessions")
+    with engine.begin() as conn:
+        conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="active"))
+
+    def finished() -> bool:
+        tried = _rows(lab, attempts)
+        return len(tried) >= len(NUMBERS) and all(a["result"] for a in tried) and not lab.platform.dialer.inflight  # type: ignore[union-attr]
+
+    await lab.wait_for(finished, 120, "every lead dialled and closed")
+    tried = _rows(lab, attempts)
+    by_number = {a["phone_e164"]: a for a in tried}
+    assert len(tried) == len(NUMBERS) == len(by_number)  # each lead once: retries are not due within the test
+    for number, attempt in by_number.items():
+        expected = {"1": "answered", "2": "busy", "3": "no_answer"}[number[-1]]
+        assert attempt["result"] == expected, (number, attempt)
+        if expected == "answered":
+            assert attempt["operator"] in {op["sip_user"] for op in OPERATORS} and attempt["talk_s"] > 0
+            assert Path(attempt["recording"]).exists()
+    statuses = {r["phone_e164"]: r for r in _rows(lab, leads)}
+    assert {statuses[n]["status"] for n in NUMBERS if n.endswith("2")} == {"retry"}
+    assert all(statuses[n]["next_attempt_at"] >= by_number[n]["ended_at"] + 599 for n in NUMBERS if n.endswith("2"))
+    assert all(statuses[n]["status"] == "in_progress" or statuses[n]["status"] != "new" for n in NUMBERS)
+    assert _never_two_at_once(tried)
+    assert lab.platform.dialer.errors == []
+    figures = lab.platform.dialer.figures[CAMPAIGN]
+    assert figures.dialed == len(NUMBERS) and figures.answered == sum(n.endswith("1") for n in NUMBERS)
+    calls = [r for r in await asyncio.to_thread(lab.platform.store.all_calls) if r.direction == "outbound"]
+    assert len(calls) == figures.answered and all(c.operator for c in calls)
+    for op in OPERATORS:
+        await lab.phones.hangup(op["sip_user"])
+    await lab.wait_for(lambda: not any(s.session for s in picture.operators.values()), 15, "sessions over")
+
+
+def _never_two_at_once(tried: list[dict[str, Any]]) -> bool:
+    """No number has two attempts whose [started, ended] overlap."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for attempt in tried:
+        spans.setdefault(attempt["phone_e164"], []).append((attempt["started_at"], attempt["ended_at"] or time.time()))
+    return all(
+        later[0] >= earlier[1]
+        for ranges in spans.values()
+        for earlier, later in zip(sorted(ranges), sorted(ranges)[1:], strict=False)
+    )
