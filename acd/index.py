@@ -190,7 +190,19 @@ class OperatorIndex:
             if level > len(rows):
                 return 0
             found &= rows[level - 1]
+        if call.session_only:
+            found = self._in_session(found)
         return found
+
+    def _in_session(self, found: int) -> int:
+        """The operators of bitset `found` in session mode (few: a dialer's call asks only among the qualified)."""
+        kept, operators = 0, self.operators
+        while found:
+            low = found & -found
+            found ^= low
+            if operators[low.bit_length() - 1].session:
+                kept |= low
+        return kept
 
     def holding(self, requires: Iterable[tuple[str, int]], floor: int) -> int:
         """Bitset of every operator, available or not, holding each (skill, level) raised to `floor` (and to 1)."""

@@ -32,6 +32,7 @@ class OperatorView:
     idle_since: float = 0.0  # when the operator last became available (seconds, same clock as `now`)
     talk_s_today: float = 0.0  # seconds on calls today: what `least_occupied` balances
     last_offered_at: float = 0.0  # when we last offered them a call (0: not yet today): the round-robin cursor
+    session: bool = False  # in session mode: a call is bridged in at once instead of ringing their phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class CallView:
     steps: tuple[Step, ...] = ()  # widening over the wait, in any order
     sl_seconds: float = 20.0  # the service-level target: answered within this many seconds
     operator: str = ""  # a call for this operator alone (a colleague transferred it to them by name)
+    session_only: bool = False  # a dialer's call: a person is waiting, only an operator in session mode is in time
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,13 @@ class OperatorState:
 
     def view(self, now: float) -> OperatorView:
         return OperatorView(
-            self.sip_user, self.presence(now), self.skills, self.idle_since, self.talk_s_today, self.last_offered_at
+            self.sip_user,
+            self.presence(now),
+            self.skills,
+            self.idle_since,
+            self.talk_s_today,
+            self.last_offered_at,
+            self.session,
         )
 
 

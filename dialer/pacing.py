@@ -160,9 +160,7 @@ def _predictive(state: PacingState, params: PacingParams, now: float, progressiv
         flight = flight.plus(connect, risk + fp)
     abandoned, answered = memory.window.totals(now)
     cap, z = params.max_abandon_rate, params.confidence_z
-    # the slide toward progressive starts halfway between the target and the cap: the threshold's own tuning
-    # keeps the rate at the target, and the governor is there for what tuning cannot catch
-    share = fallback(rate_bound(abandoned, answered, flight, z), (params.target + cap) / 2, cap)
+    share = fallback(rate_bound(abandoned, answered, flight, z), _slide_from(params), cap)
     threshold = memory.threshold * share
     risks: list[float] = []
     while len(risks) < params.max_launch:
@@ -175,6 +173,12 @@ def _predictive(state: PacingState, params: PacingParams, now: float, progressiv
             if len(risks) >= params.max_launch:
                 break
     return Decision(len(risks), tuple(risks), rate_bound(abandoned, answered, flight, z), share)
+
+
+def _slide_from(params: PacingParams) -> float:
+    """Where the slide toward progressive starts: halfway from the target to the cap. The threshold's own tuning
+    keeps the rate at the target; the governor is there for what tuning cannot catch."""
+    return (params.target + params.max_abandon_rate) / 2
 
 
 def _padded(values: Sequence[float], size: int) -> list[float]:
@@ -195,7 +199,9 @@ def answer_recorded(memory: PacingMemory, params: PacingParams, now: float, *, d
     fp = params.false_positive_share
     unseen = fp / (1.0 - fp) if fp < 1.0 else 0.0
     window = memory.window.added(now, (1.0 if dropped else 0.0) + unseen, 1.0 + unseen)
-    threshold = tuned_threshold(memory.threshold, dropped, params.drop_target, params.threshold_gain)
+    abandoned, answered = window.totals(now)
+    held = fallback(abandoned / max(answered, 1.0), _slide_from(params), params.max_abandon_rate) < 1.0
+    threshold = tuned_threshold(memory.threshold, dropped, params.drop_target, params.threshold_gain, held=held)
     return PacingMemory(memory.estimates, window, threshold)
 
 

@@ -103,8 +103,13 @@ def fallback(bound: float, target: float, cap: float) -> float:
     return (cap - bound) / (cap - target)
 
 
-def tuned_threshold(threshold: float, dropped: bool, target: float, gain: float) -> float:
-    """Integral control of the threshold toward the target drop rate, one answered call at a time."""
+def tuned_threshold(threshold: float, dropped: bool, target: float, gain: float, *, held: bool = False) -> float:
+    """Integral control of the threshold toward the target drop rate, one answered call at a time.
+
+    `held`: the governor is holding pacing back, so few drops say nothing about the threshold; it may go down
+    then, not up (else it winds up and floods the floor the moment the governor lets go).
+    """
     step = gain * (target - (1.0 if dropped else 0.0))
-    low, high = target / 20.0, 0.5
-    return min(max(threshold * math.exp(step), low), high)
+    if held and step > 0:
+        return threshold
+    return min(max(threshold * math.exp(step), target / 20.0), 1.0)

@@ -177,7 +177,7 @@ class Estimates:
         weigh a few observations, so the campaign's own calls take over within minutes.
         """
         return cls(
-            mix=EndingMix.prior(0.35, 0.15, 0.10, strength=20.0),
+            mix=EndingMix.prior(0.6, 0.1, 0.05, strength=20.0),
             connect_s=LogNormalFit.prior(8.0, 5.0, weight=5.0),
             machine_s=LogNormalFit.prior(17.0, 4.0, weight=5.0),
             busy_s=LogNormalFit.prior(3.0, 1.0, weight=5.0),

@@ -184,6 +184,8 @@ class Picture(OperatorDesk, CallMoves, Rebuild):
             self.dispatch(now)
         rule = self.rules.get(record.queue or "", NO_QUEUE)
         call = rule.call(record.id, record.hotline or "", record.started_at)
+        if record.direction == "outbound":
+            call = evolve(call, session_only=True)
         if record.uniqueid in self.targets:  # transferred to a colleague by name: still for them alone
             call = evolve(call, operator=self.targets[record.uniqueid], requires={}, steps=())
         position = self.original_positions.get(record.uniqueid, 1)

@@ -79,14 +79,15 @@ class CallMoves(PictureState):
         return self._enter(uniqueid, record.caller, record.hotline or "", call, now)
 
     def route_outbound(self, uniqueid: str, number: str, queue: str, now: float) -> Arrival:
-        """A person answered a dialer's call: the campaign's queue takes it like any call, at the head of nothing.
+        """A person answered a dialer's call: the campaign's queue takes it, for its operators in session mode only
+        (a phone that rings first cannot reach the person within the 2 s the law allows).
 
         `number` is the number dialled (the record's caller). A call already known (a retried AGI) is requeued.
         """
         now = self._clock(now)
         if uniqueid in self.calls:
             return self.route_call(uniqueid, number, "", now)
-        call = self.rules[queue].call(str(uuid.uuid4()), "", now)
+        call = evolve(self.rules[queue].call(str(uuid.uuid4()), "", now), session_only=True)
         return self._enter(uniqueid, number, "", call, now, direction="outbound")
 
     def transfer(self, uniqueid: str, target: str, now: float, extension: str = "") -> Arrival:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ PUBLISH_EVERY_S = 0.5
 TICK_S = 0.5  # wrap-ups ending and widening steps passing are noticed at most this late
 RINGING = frozenset({"RINGING", "RINGINUSE"})
 SETTLE_TIMEOUT_S = 2.0  # how long a caller back from a ring-no-answer waits for the DialEnd saying why
+GIL_SWITCH_S = 0.001
 PAUSE_REASONS = {"1": "lunch", "2": "training", "3": "mentoring", "4": "outbound work", "5": "break"}
 
 
@@ -189,6 +191,9 @@ class Platform:
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
+        # SQL writes and file flushes run in worker threads; a thread may keep the GIL for the whole switch interval
+        # (5 ms by default) while a route script waits for the event loop. 1 ms bounds that wait.
+        sys.setswitchinterval(GIL_SWITCH_S)
         await asyncio.to_thread(self.store.create_schema)
         (self.site.recordings_path / "voicemail").mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(self._restore_sessions)

@@ -186,7 +186,7 @@ class LeadStore:
                     raise
                 finally:
                     restore()
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:  # the driver's own: bulk paths
             raise StoreError(f"the import into campaign {target.campaign!r} was not stored: {exc}") from exc
 
     def campaign(self, name: str) -> Campaign | None:

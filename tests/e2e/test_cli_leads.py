@@ -101,3 +101,21 @@ def test_bad_input_exits_2_naming_the_problem(tmp_path: Path) -> None:
         assert message in out.stderr, (args, out.stderr)
     with sqlite3.connect(tmp_path / "store.db") as db:  # nothing was stored on the way
         assert db.execute("SELECT count(*) FROM campaigns").fetchone() == (0,)
+
+
+def test_the_import_benchmark_prints_its_figures_as_json(tmp_path: Path) -> None:
+    """benchmarks/lead_import.py on a small list: one JSON line whose rows add up (its times are never asserted)."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "lead_import.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    out = subprocess.run(
+        [sys.executable, str(script), "--rows", "3000", "--keep", str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    figures = as_json(out)
+    assert {"rows", "seconds", "rows_per_s", "peak_rss_mb", "cpu_user_s", "cpu_sys_s"} <= figures.keys()
+    assert figures["rows"] == 3000 and figures["imported"] + figures["rejected"] + figures["duplicates"] <= 3000
+    conn = sqlite3.connect(tmp_path / "bench.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM leads").fetchone() == (figures["imported"],)
+    finally:
+        conn.close()

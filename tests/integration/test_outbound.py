@@ -21,8 +21,10 @@ from switchboard.lab.site import lab_site_dict
 from switchboard.lab.stack import LabStack
 from switchboard.store.schema import attempts, campaigns, leads
 from tests.integration.leads.campaign_helpers import add_leads, make_campaign
+from tests.integration.test_acd_queueing import AmiWatch
 
 CAMPAIGN = "Spring offer"
+OVERDIALLED = "Overdialled"  # power 3 with one operator: people answer with nobody free
 OPERATORS: list[dict[str, Any]] = [
     {"sip_user": "op5001", "name": "Sara Holm", "skills": {"sales": 2}},
     {"sip_user": "op5002", "name": "Tor Vik", "skills": {"sales": 3}},
@@ -46,7 +48,10 @@ async def lab_stack(tmp_path_factory: pytest.TempPathFactory, network: SippNetwo
     data["operators"] = [dict(op, secret=secrets.token_urlsafe(12)) for op in OPERATORS]
     data["queues"] = [{"name": "sales", "requires": {"sales": 1}, "wrapup_s": 1}]
     data["hotlines"] = []
-    data["dialers"] = [{"campaign": CAMPAIGN, "queue": "sales", "ring_timeout_s": 15, "max_lines": 4}]
+    data["dialers"] = [
+        {"campaign": CAMPAIGN, "queue": "sales", "ring_timeout_s": 15, "max_lines": 4},
+        {"campaign": OVERDIALLED, "queue": "sales", "method": "power", "ratio": 3, "max_lines": 3},
+    ]
     async with LabStack(folder, site_data=data) as stack:
         yield stack
 
@@ -114,3 +119,54 @@ def _never_two_at_once(tried: list[dict[str, Any]]) -> bool:
         for ranges in spans.values()
         for earlier, later in zip(sorted(ranges), sorted(ranges)[1:], strict=False)
     )
+
+
+async def test_a_person_with_no_operator_within_the_grace_time_is_abandoned_and_hears_the_message(
+    lab: LabStack,
+) -> None:
+    """Given one operator in session mode and a power dialer placing three calls for her, when three people answer,
+    then one is put through and the others are abandoned after the grace time, each hearing the identification
+    message, and their attempts are closed as abandoned with no operator."""
+    assert lab.platform and lab.phones and lab.site
+    engine = lab.platform.store.engine
+    watch = AmiWatch(lab.site)
+    await watch.start()
+    try:
+        campaign_id = make_campaign(engine, OVERDIALLED, hours={"every_day": "00:00-24:00"})
+        with engine.begin() as conn:
+            conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
+        add_leads(engine, campaign_id, "purchased", [f"+7916800000{d}" for d in "147"])  # 1 and 7: people; 4 too
+        user = OPERATORS[0]["sip_user"]
+        await lab.phones.configure(user, answer_after_s=0.2, talk_s=None, auto_answer=True)
+        await lab.phones.dial(user, f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
+        picture = lab.platform.picture
+        await lab.wait_for(lambda: picture.operators[user].session, 15, "her session")
+        with engine.begin() as conn:
+            conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="active"))
+
+        def closed() -> bool:
+            tried = _rows(lab, attempts)
+            return len(tried) == 3 and all(a["result"] for a in tried)
+
+        await lab.wait_for(closed, 60, "three attempts closed")
+        with engine.begin() as conn:
+            conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
+        tried = _rows(lab, attempts)
+        results = sorted(a["result"] for a in tried)
+        assert results == ["abandoned", "abandoned", "answered"], [
+            (a["phone_e164"], a["result"], a["started_at"], a["answered_at"], a["ended_at"], a["operator"], a["wait_s"])
+            for a in tried
+        ]
+        for attempt in tried:
+            channel = f"switchboard-out-{attempt['id']}"
+            heard = [e for e in watch.events if e.get("Uniqueid") == channel and e.get("Application") == "Read"]
+            if attempt["result"] == "abandoned":
+                assert attempt["operator"] is None and attempt["abandoned"]
+                assert heard and "vm-press" in (heard[0].get("AppData") or "")
+            else:
+                assert not heard and attempt["operator"] == user
+        assert lab.platform.dialer.figures[OVERDIALLED].abandoned == 2
+        await lab.phones.hangup(user)
+        await lab.wait_for(lambda: not picture.operators[user].session, 15, "her session over")
+    finally:
+        await watch.stop()

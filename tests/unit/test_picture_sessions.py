@@ -68,3 +68,17 @@ def test_a_rebuild_ends_sessions_whose_channel_is_gone() -> None:
 
 def test_other_conferences_are_not_answers() -> None:
     assert translate({"Event": "ConfbridgeJoin", "Conference": "sales-meeting", "Uniqueid": "x"}, 1.0) is None
+
+
+def test_a_dialers_call_goes_only_to_an_operator_in_session_mode() -> None:
+    """op1 is free in ring mode, op2 busy in her session: the person waits for op2 (op1's phone would ring)."""
+    picture = _in_session("op2")
+    picture.apply(PhoneStateChanged("op1", "NOT_INUSE", 1.2))
+    picture.route_call("c1", "+79120000001", "100", 2.0)  # op2 in her bridge takes the hotline caller
+    arrival = picture.route_outbound("switchboard-out-1", "+79160000001", "general", 3.0)
+    assert arrival.result is None and arrival.waiter is not None
+    assert picture.calls["switchboard-out-1"].direction == "outbound"
+    picture.apply(OperatorAnswered("c1", 2.5, "", "op2"))
+    picture.apply(CallerHungUp("c1", 16, 4.0))
+    picture.tick(9.5)  # her wrap-up over
+    assert arrival.waiter.assigned is not None and arrival.waiter.assigned.operator == "op2"

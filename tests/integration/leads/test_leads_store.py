@@ -12,10 +12,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from switchboard.errors import LeadFileError
+from switchboard.errors import LeadFileError, StoreError
 from switchboard.leads import files
 from switchboard.leads.dnc_file import add_dnc_number, import_dnc
 from switchboard.leads.importer import ImportOptions, ImportReport, import_leads
+from switchboard.store import leads as lead_store
 from switchboard.store.schema import campaigns, lead_imports, lead_lists, leads
 
 HEADER = ["Телефон", "ФИО", "Адрес", "Согласие"]
@@ -57,6 +58,10 @@ def stored(engine: Engine, campaign: str = "Весна") -> list[dict[str, Any]]
 def count(engine: Engine, table: sa.Table) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def leads_indexes(engine: Engine) -> set[str | None]:
+    return {index["name"] for index in sa.inspect(engine).get_indexes("leads")}
 
 
 @pytest.mark.parametrize("kind", ["comma", "semicolon", "tab", "bom", "cp1251", "xlsx"])
@@ -192,6 +197,39 @@ def test_a_file_that_fails_midway_leaves_the_store_as_it_was(
     with pytest.raises(LeadFileError, match="not utf-8"):
         run(engine, path)
     assert count(engine, leads) == 0 and count(engine, campaigns) == 0 and count(engine, lead_lists) == 0
+    assert leads_indexes(engine) == {index.name for index in leads.indexes}  # dropped for the bulk load: back
+
+
+def test_a_bulk_load_builds_the_leads_indexes_again_before_its_commit(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite drops the indexes of a nearly empty leads table for a big import and builds them at the end."""
+    monkeypatch.setattr(lead_store, "_BULK_ROWS", 100)
+    path = write(tmp_path / "bulk.csv", csv_text([[f"+7912{i:07d}", f"Имя {i}", "", ""] for i in range(500)]))
+    assert run(engine, path).counts.imported == 500
+    assert leads_indexes(engine) == {index.name for index in leads.indexes}
+    assert run(engine, path, campaign="Лето").counts.imported == 500  # another campaign: a bulk load again
+    again = run(engine, path)  # the unique index, built again, answers the campaign's dedupe
+    assert (again.counts.imported, again.counts.duplicates) == (0, 500)
+    with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(
+            sa.insert(leads).values(**{k: v for k, v in stored(engine)[0].items() if k in leads.c and k != "id"})
+        )
+
+
+def test_a_bulk_load_whose_indexes_cannot_be_built_stores_nothing(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver's error at the very end (SQLite, building the indexes) is a StoreError, and the list is not kept."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite drops and builds indexes for a bulk load")
+    monkeypatch.setattr(lead_store, "_BULK_ROWS", 100)
+    monkeypatch.setattr(lead_store, "_defer_indexes", lambda conn: ["CREATE INDEX ix_broken ON leads (no_such_column)"])
+    path = write(tmp_path / "bulk.csv", csv_text([[f"+7912{i:07d}", f"Имя {i}", "", ""] for i in range(500)]))
+    with pytest.raises(StoreError, match="no_such_column"):
+        run(engine, path)
+    assert count(engine, leads) == 0 and count(engine, campaigns) == 0
+    assert leads_indexes(engine) == {index.name for index in leads.indexes}
 
 
 def test_blocks_and_the_csv_module_hand_over_without_losing_a_line(
