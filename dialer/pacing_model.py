@@ -10,9 +10,15 @@ Why it is built this way:
   With a fixed wrap-up longer than the horizon, talking operators cannot free in time and drop out at no cost.
 - Demand D(u): calls already waiting, plus each ringing call's chance of becoming connectable by u given that it is
   still unresolved at its age a: p (F(a + u) - F(a)) / U(a), U(a) being the chance that nothing has ended it yet.
-- Our call, connectable at u, is served first come first served: it finds an operator by its deadline u + g
-  unless S(u + g) - D(u) < 1, the calls ahead of it included. Launching k calls at once, the k-th also has the
-  first k - 1 ahead of it when they answer earlier.
+- Calls are put through first come first served, each waiting at most the grace g. The drops are then the
+  running maximum of the shortfall D(u) - S(u + g), exactly: a drop is a shortfall no earlier drop explains.
+  Its expectation has no cheap closed form, so two estimates that bracket it are averaged: the deepest expected
+  shortfall max_u E[(D - S)+] (too low: the maximum of means), and the arrivals counted while the calls ahead
+  fill the operators (too high: an early drop keeps counting against later calls). Against a Monte Carlo of
+  the benchmark floors, the first came out at 0.6x, the second at 2x, the mean at 1.2-1.45x with a 0.94-0.98
+  correlation: the threshold's online tuning absorbs a steady bias, not a scatter.
+- What a launch costs is what it adds to the expected drops, its own and those of the calls it overtakes: a
+  call launched now and answering quickly pushes an older call past its deadline.
 - S - D is a sum of independent Bernoullis; its tail decides everything, so a normal with an Edgeworth (skewness)
   term: a plain normal underestimates a Poisson-like tail two- to threefold just where the 3% lives.
 """
@@ -108,23 +114,27 @@ def picture(
 def launch_risks(pic: Picture, first: int, count: int) -> FloatArray:
     """What each of the calls first+1 .. first+count, launched now, adds to the expected drops, per connect.
 
-    Expected drops E(K) with K new calls: a call connectable at u is dropped when the calls ahead of it fill
-    the operators free by u + grace. Seen from a call arriving at u, the others connectable by u are distributed
-    like D(u) itself (Palm: nearly Poisson), not like D(u) - 1: counting itself in D would halve the tail. The K-th call's cost is E(K) - E(K-1): its own
-    risk and the risk it adds to the calls already in flight that it would overtake. Divided by the chance that a
-    call connects, it reads as an abandonment rate.
+    The K-th call's cost is E(K) - E(K-1): its own risk and what it adds to the calls in flight it overtakes.
+    Divided by the chance that a call connects, it reads as an abandonment rate. E is the mean of two estimates
+    that bracket it (see the module docstring): together they tracked a Monte Carlo of the floor best.
     """
     launched = np.arange(first, first + count + 1, dtype=np.float64)[:, None]
     c = pic.new_by[None, :]
-    mean = pic.supply.mean - pic.demand.mean - launched * c
+    surplus = pic.supply.mean - pic.demand.mean - launched * c  # S - D
     var = pic.supply.var + pic.demand.var + launched * c * (1.0 - c) + _VAR_FLOOR
     k3 = pic.supply.k3 - pic.demand.k3 - launched * c * (1.0 - c) * (1.0 - 2.0 * c)
     sd = np.sqrt(var)
-    z = (0.5 - mean) / sd  # dropped when the calls ahead of it (D, seen from an arriving call) fill S: S - D <= 0
+    # each arrival at u is dropped when the calls ahead of it (D(u), seen from an arrival: Palm) fill S(u + g):
+    # S - D <= 0, and S - D is whole
+    z = (0.5 - surplus) / sd
     skew = np.clip(k3 / (var * sd), -_SKEW_CAP, _SKEW_CAP)
-    short = np.clip(normal_cdf(z) - normal_pdf(z) * skew / 6.0 * (z * z - 1.0), 0.0, 1.0)
+    full = np.clip(normal_cdf(z) - normal_pdf(z) * skew / 6.0 * (z * z - 1.0), 0.0, 1.0)
     arriving = pic.demand_density[None, :] + launched * (pic.connect_share * pic.new_when)[None, :]
-    drops = (arriving * short).sum(axis=1)
+    per_arrival = (arriving * full).sum(axis=1)
+    # the deepest expected shortfall over the horizon
+    ratio = -surplus / sd
+    deepest = (-surplus * normal_cdf(ratio) + sd * normal_pdf(ratio)).max(axis=1)
+    drops = (per_arrival + deepest) / 2.0
     risks = np.diff(drops) / max(pic.connect_share, 1e-9)
     return np.maximum.accumulate(np.clip(risks, 0.0, 1.0))  # one more call never makes the next one safer
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,16 @@ from rich.table import Table
 from acd import stats
 from switchboard.config import Site
 from switchboard.demo_figures import queue_figures
-from switchboard.lab.sipp import SippResult, run_callers
+from switchboard.demo_outbound import (
+    CAMPAIGN,
+    SALES_USER,
+    enter_dispositions,
+    finish_campaign,
+    outbound_site,
+    start_campaign,
+)
+from switchboard.lab.sipp import SippNetwork, SippResult, run_callers
+from switchboard.lab.site import lab_site_dict
 from switchboard.lab.stack import LabStack
 
 CALLER_SCENARIO = Path(__file__).resolve().parents[1] / "tests" / "sipp" / "caller_menu.xml"
@@ -39,40 +49,51 @@ async def run_demo(
         console.print(
             f"[bold]Switchboard demo[/] in {folder}: starting Redis, Asterisk, the platform, {operators} operators"
         )
-        async with LabStack(folder, operators=operators) as lab:
-            assert lab.site and lab.platform and lab.phones
-            for op in lab.site.operators:
-                await lab.phones.configure(op.sip_user, answer_after_s=ANSWER_AFTER_S, talk_s=TALK_S, auto_answer=True)
-            calls = max(1, round(minutes * 60 * rate))
-            rows = caller_rows(lab.site, calls)
-            console.print(f"{calls} callers at {rate}/s for about {minutes} min, to: {_hotlines_text(lab.site)}")
-            started = time.monotonic()
-            sipp = asyncio.create_task(
-                run_callers(
-                    CALLER_SCENARIO,
-                    "127.0.0.1",
-                    lab.site.asterisk.sip_port,
-                    number=None,
-                    calls=calls,
-                    rate=rate,
-                    concurrency=max(6, operators * 4),
-                    call_seconds=PATIENCE_S,
-                    injection_rows=rows,
-                    timeout=minutes * 60 + 120,
-                )
-            )
-            with Live(_progress(lab, started), console=console, refresh_per_second=2, transient=quiet) as live:
-                while not sipp.done():
-                    live.update(_progress(lab, started))
-                    await asyncio.sleep(0.5)
-                live.update(_progress(lab, started))
-            console.print()
-            result = sipp.result()
-            await lab.wait_idle(timeout=30)
-            await lab.platform.flush()
-            report = _report(lab, result)
+        network = SippNetwork(ring_s=1.0, talk_s=TALK_S)
+        await network.start()
+        try:
+            data = outbound_site(lab_site_dict(folder, operators=operators), network.port)
+            async with LabStack(folder, site_data=data) as lab:
+                report = await _run(lab, folder, console, minutes=minutes, operators=operators, rate=rate, quiet=quiet)
+        finally:
+            await network.stop()
         console.print(_report_table(report))
         return report
+
+
+async def _run(
+    lab: LabStack, folder: Path, console: Console, *, minutes: float, operators: int, rate: float, quiet: bool
+) -> dict[str, Any]:
+    assert lab.site and lab.platform and lab.phones
+    inbound_operators = [op for op in lab.site.operators if op.sip_user != SALES_USER]
+    for op in inbound_operators:
+        await lab.phones.configure(op.sip_user, answer_after_s=ANSWER_AFTER_S, talk_s=TALK_S, auto_answer=True)
+    imported = await start_campaign(lab, folder)
+    console.print(f"campaign {CAMPAIGN!r}: {imported['imported']} of {imported['rows']} purchased leads imported")
+    calls = max(1, round(minutes * 60 * rate))
+    rows = caller_rows(lab.site, calls)
+    console.print(f"{calls} callers at {rate}/s for about {minutes} min, to: {_hotlines_text(lab.site)}")
+    started = time.monotonic()
+    sipp = asyncio.create_task(
+        run_callers(
+            CALLER_SCENARIO, "127.0.0.1", lab.site.asterisk.sip_port, number=None, calls=calls, rate=rate,
+            concurrency=max(6, operators * 4), call_seconds=PATIENCE_S, injection_rows=rows,
+            timeout=minutes * 60 + 120,
+        )
+    )  # fmt: skip
+    rng = random.Random(11)
+    with Live(_progress(lab, started), console=console, refresh_per_second=2, transient=quiet) as live:
+        while not sipp.done():
+            live.update(_progress(lab, started))
+            await enter_dispositions(lab, rng)
+            await asyncio.sleep(0.5)
+        live.update(_progress(lab, started))
+    console.print()
+    result = sipp.result()
+    outbound = await finish_campaign(lab, rng)
+    await lab.wait_idle(timeout=30)
+    await lab.platform.flush()
+    return _report(lab, result) | {"outbound": outbound}
 
 
 def caller_rows(site: Site, calls: int) -> list[dict[str, str]]:
@@ -118,15 +139,23 @@ def _progress(lab: LabStack, started: float) -> Group:
     people.add_column("who")
     for state, users in sorted(by_state.items()):
         people.add_row(f"{state} ({len(users)})", ", ".join(sorted(users)))
-    return Group(queues, people)
+    dialer = lab.platform.dialer.figures.get(CAMPAIGN)
+    if dialer is None:
+        return Group(queues, people)
+    line = (
+        f"campaign {CAMPAIGN!r}: dialed {dialer.dialed}, people {dialer.answered}, abandoned {dialer.abandoned}, "
+        f"ringing now {sum(1 for f in lab.platform.dialer.inflight.values() if f.answered_at is None)}"
+    )
+    return Group(queues, people, line)
 
 
 def _report(lab: LabStack, sipp: SippResult) -> dict[str, Any]:
     assert lab.platform and lab.site
-    records = lab.platform.store.all_calls()
+    every = lab.platform.store.all_calls()
+    records = [r for r in every if r.direction == "inbound"]
     outcomes = [r.outcome for r in records]
-    recordings = [r.recording for r in records if r.recording and Path(r.recording).exists()]
-    queues, disagreements = queue_figures(lab.site, lab.platform.picture.tallies, records)
+    recordings = [r.recording for r in every if r.recording and Path(r.recording).exists()]
+    queues, disagreements = queue_figures(lab.site, lab.platform.picture.tallies, every)
     return {
         "inbound": {
             "offered": len(records),
@@ -156,6 +185,15 @@ def _report_table(report: dict[str, Any]) -> Table:
             f"SL {queue['service_level']:.0%}  ASA {queue['asa_s']}s  abandon {queue['abandon_rate']:.0%}  "
             f"misrouted {queue['misrouted']}",
         )
+    outbound = report.get("outbound")
+    if outbound:
+        refusals = ", ".join(f"{reason} {n}" for reason, n in outbound["refusals"].items()) or "none"
+        table.add_row(
+            "outbound",
+            f"dialed {outbound['dialed']}  answered {outbound['answered']}  abandoned {outbound['abandoned']} "
+            f"({outbound['abandon_rate']:.1%})  sales {outbound['sales']}",
+        )
+        table.add_row("refusals", refusals)
     table.add_row("operators", str(report["operators"]))
     table.add_row("recordings", str(report["recordings"]))
     table.add_row("errors", str(len(report["errors"])))

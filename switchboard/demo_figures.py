@@ -21,7 +21,7 @@ def tally_from_records(records: Iterable[CallRecord], queue: Queue) -> stats.Que
     """A queue's tally counted from finished call records (what the picture's tally should hold)."""
     tally = stats.QueueTally()
     for record in records:
-        if record.queue != queue.name or record.direction != "inbound":
+        if record.queue != queue.name:
             continue
         tally = stats.offered(tally)
         if record.answered_at is not None:

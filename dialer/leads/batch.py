@@ -97,9 +97,17 @@ def records_frame(records: Sequence[Record], width: int) -> tuple[pl.DataFrame, 
     return pl.DataFrame(data), rejections
 
 
+# What Python's str.strip() takes away (Unicode white space and the ASCII separators \x1c-\x1f): polars' default
+# would keep \x1c-\x1f, and a cell of nothing else would count as a row here but as blank everywhere else.
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def _trimmed(frame: pl.DataFrame, width: int) -> pl.DataFrame:
     """Values without surrounding white space, empty ones null; rows with nothing left dropped."""
-    trimmed = [pl.col(f"c{i}").str.strip_chars() for i in range(width)]
+    trimmed = [pl.col(f"c{i}").str.strip_chars(WHITE_SPACE) for i in range(width)]
     frame = frame.with_columns(pl.when(c != "").then(c).alias(f"c{i}") for i, c in enumerate(trimmed))
     return frame.filter(pl.any_horizontal(pl.col(f"c{i}").is_not_null() for i in range(width)))
 

@@ -116,7 +116,9 @@ def _store(
         known = writer.known(result.leads.get_column("phone_e164"))
         if known:
             result = drop_known(result, known)
-        writer.insert(result.leads)
+        done, total = position
+        expected = (counts.rows + result.counts.rows) * total // max(done, 1)  # the rows so far, scaled to the file
+        writer.insert(result.leads, expected_rows=expected)
         counts += result.counts
         errors.extend(rejections)
         if progress is not None:

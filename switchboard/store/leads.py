@@ -28,12 +28,13 @@ log = logging.getLogger("switchboard.store.leads")
 _PROBE = 5000  # numbers per dedupe query: well under every database's limit on bound values
 _ANALYZE_AFTER = 10_000  # rows
 _IMPORT_CACHE_KIB = 32768  # SQLite's page cache (KiB) for the import's connection: the index pages it touches
-# SQLite: a batch this big into a leads table holding at most _SMALL_TABLE rows is a bulk load; its indexes are
-# built once at the end (a sorted build) instead of taking a million random inserts each.
+# SQLite: a batch this big is a bulk load when the leads table holds no more rows than the import will add (or than
+# _SMALL_TABLE): its indexes are built once at the end (a sorted build) instead of taking a million random inserts.
 _BULK_ROWS = 20_000
-_BIND_ROWS = 8192  # rows made Python values at a time for executemany
-_ROWS_A_STATEMENT = 64  # rows in one INSERT (64 x 10 values: well under SQLite's 32766)
 _SMALL_TABLE = 100_000
+_BIND_ROWS = 8192  # rows made Python values at a time for executemany
+_ROWS_A_STATEMENT = 64  # rows in one INSERT, at most
+_SQLITE_VARIABLES = 999  # values one statement may bind on any SQLite (3.32 raised it to 32766)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +102,11 @@ class ImportWriter:
             found.update(self.conn.execute(query, {"numbers": values[start : start + _PROBE]}).scalars())
         return found
 
-    def insert(self, frame: pl.DataFrame) -> None:
+    def insert(self, frame: pl.DataFrame, expected_rows: int = 0) -> None:
         """The leads of a prepared batch (LEAD_SCHEMA columns), in this import's transaction.
 
         Sort the batch by number first: the unique index is then written front to back instead of at random.
+        `expected_rows`: about how many rows the whole import has (the importer's guess from the file's size).
         """
         if frame.height == 0:
             return
@@ -123,7 +125,7 @@ class ImportWriter:
                 self._may_defer_indexes = False
                 # Only while no look-up needs them: known() asks the unique index when there is something to find.
                 if not self._campaign_has_leads and self._since is None:
-                    self._deferred_indexes = _defer_indexes(self.conn)
+                    self._deferred_indexes = _defer_indexes(self.conn, max(_SMALL_TABLE, expected_rows))
             _insert_sqlite(self.conn, _bound(frame), fixed)
             return
         frame = _bound(frame)
@@ -133,7 +135,6 @@ class ImportWriter:
             self.conn.execute(leads.insert(), [{**fixed, **row} for row in frame.iter_rows(named=True)])
 
     def finish(self, counts: ImportCounts, finished_at: float, *, file_sha256: str | None = None) -> None:
-        self.build_indexes()
         self.conn.execute(
             lead_imports.update()
             .where(lead_imports.c.id == self.import_id)
@@ -150,7 +151,8 @@ class ImportWriter:
         )
 
     def build_indexes(self) -> None:
-        """The indexes a bulk load dropped, made again in its transaction (a repeat fails the unique one: no commit)."""
+        """The indexes a bulk load dropped, made again in its transaction (before the commit: a number stored twice
+        in a campaign would fail the unique one, and then nothing is stored)."""
         raw = self.conn.connection.driver_connection
         while self._deferred_indexes:
             assert raw is not None
@@ -251,16 +253,20 @@ def _begin_import(conn: Connection) -> Any:
     return lambda: raw.execute(f"PRAGMA cache_size={int(before)}")
 
 
-def _defer_indexes(conn: Connection) -> list[str]:
-    """Drop the leads indexes for a bulk load into a (nearly) empty table; their statements, to make them again.
+def _defer_indexes(conn: Connection, at_most: int) -> list[str]:
+    """Drop the leads indexes for a bulk load into a table of `at_most` rows; their statements, to make them again.
 
     The DDL is part of the import's transaction, so a killed import leaves them as they were; readers keep their
     snapshot (WAL), indexes included.
     """
     raw = conn.connection.driver_connection
     assert raw is not None
-    if raw.execute("SELECT 1 FROM leads LIMIT 1 OFFSET ?", (_SMALL_TABLE,)).fetchone() is not None:
-        return []  # building the indexes of a big table again would cost more than keeping them
+    # The span of ids: at least the number of rows (erased ones leave gaps), read from the ends of the table at once.
+    (span,) = raw.execute(
+        "SELECT coalesce((SELECT max(id) FROM leads) - (SELECT min(id) FROM leads) + 1, 0)"
+    ).fetchone()
+    if span > at_most:
+        return []  # building the indexes of a bigger table again would cost more than keeping them
     found = raw.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'leads' AND sql IS NOT NULL"
     ).fetchall()
@@ -295,13 +301,14 @@ def _insert_sqlite(conn: Connection, frame: pl.DataFrame, fixed: dict[str, Any])
     insert = f"INSERT INTO leads ({', '.join([*fixed, *frame.columns])}) VALUES "
     raw = conn.connection.driver_connection
     assert raw is not None
+    rows = max(1, min(_ROWS_A_STATEMENT, _SQLITE_VARIABLES // frame.width))
+    statement = insert + ", ".join([row] * rows)
     for part in frame.iter_slices(_BIND_ROWS):
         columns = [column.to_list() for column in part.iter_columns()]
-        grouped = part.height - part.height % _ROWS_A_STATEMENT
+        grouped = part.height - part.height % rows
         if grouped:
             values = itertools.chain.from_iterable(zip(*(c[:grouped] for c in columns), strict=True))
-            statement = insert + ", ".join([row] * _ROWS_A_STATEMENT)
-            raw.executemany(statement, zip(*[values] * (frame.width * _ROWS_A_STATEMENT), strict=True))
+            raw.executemany(statement, zip(*[values] * (frame.width * rows), strict=True))
         if grouped < part.height:
             raw.executemany(insert + row, zip(*(c[grouped:] for c in columns), strict=True))
 

@@ -13,11 +13,13 @@ GOLDEN_SITE = Path(__file__).resolve().parents[1] / "unit" / "golden" / "site.to
 SWITCHBOARD = shutil.which("switchboard", path=str(Path(sys.executable).parent)) or "switchboard"
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     full_env.update(env or {})
     return subprocess.run(
-        [SWITCHBOARD, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=60, check=False
+        [SWITCHBOARD, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout, check=False
     )
 
 

@@ -104,3 +104,10 @@ def test_any_cells_give_leads_or_rejections_never_a_crash(rows: list[list[str]])
     non_blank = {line for line, cells in records if any(c.strip() for c in cells)}
     seen = [r.line for r in batch.rows()] + [r.line for r in batch.rejections]
     assert sorted(seen) == sorted(non_blank)
+
+
+def test_white_space_is_what_python_strips() -> None:
+    """A cell of separators only (\\x1c-\\x1f) is blank here as it is to str.strip()."""
+    from dialer.leads.batch import WHITE_SPACE
+
+    assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == WHITE_SPACE

@@ -208,6 +208,8 @@ def test_a_bulk_load_builds_the_leads_indexes_again_before_its_commit(
     path = write(tmp_path / "bulk.csv", csv_text([[f"+7912{i:07d}", f"Имя {i}", "", ""] for i in range(500)]))
     assert run(engine, path).counts.imported == 500
     assert leads_indexes(engine) == {index.name for index in leads.indexes}
+    rows = [(r["source_line"], r["phone_e164"], r["full_name"]) for r in stored(engine)]  # 64 rows a statement
+    assert rows == [(i + 2, f"+7912{i:07d}", f"Имя {i}") for i in range(500)]
     assert run(engine, path, campaign="Лето").counts.imported == 500  # another campaign: a bulk load again
     again = run(engine, path)  # the unique index, built again, answers the campaign's dedupe
     assert (again.counts.imported, again.counts.duplicates) == (0, 500)
@@ -217,6 +219,35 @@ def test_a_bulk_load_builds_the_leads_indexes_again_before_its_commit(
         )
 
 
+def test_only_a_table_no_bigger_than_the_import_has_its_indexes_built_again(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small import into a big table keeps the indexes: building them again would cost more than the inserts."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite drops and builds indexes for a bulk load")
+    monkeypatch.setattr(lead_store, "_BULK_ROWS", 100)
+    monkeypatch.setattr(lead_store, "_SMALL_TABLE", 100)
+    dropped: list[bool] = []
+    drop = lead_store._defer_indexes
+
+    def watched(conn: Any, at_most: int) -> list[str]:
+        statements = drop(conn, at_most)
+        dropped.append(bool(statements))
+        return statements
+
+    monkeypatch.setattr(lead_store, "_defer_indexes", watched)
+
+    def numbers(start: int, rows: int) -> Path:
+        text = csv_text([[f"+7912{i:07d}", f"Имя {i}", "", ""] for i in range(start, start + rows)])
+        return write(tmp_path / f"{start}.csv", text)
+
+    run(engine, numbers(0, 600), campaign="Первая")  # into an empty table
+    run(engine, numbers(1000, 150), campaign="Вторая")  # 150 rows into 600
+    run(engine, numbers(2000, 900), campaign="Третья")  # 900 rows into 750
+    assert dropped == [True, False, True]
+    assert leads_indexes(engine) == {index.name for index in leads.indexes}
+
+
 def test_a_bulk_load_whose_indexes_cannot_be_built_stores_nothing(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,7 +255,9 @@ def test_a_bulk_load_whose_indexes_cannot_be_built_stores_nothing(
     if engine.dialect.name != "sqlite":
         pytest.skip("only SQLite drops and builds indexes for a bulk load")
     monkeypatch.setattr(lead_store, "_BULK_ROWS", 100)
-    monkeypatch.setattr(lead_store, "_defer_indexes", lambda conn: ["CREATE INDEX ix_broken ON leads (no_such_column)"])
+    monkeypatch.setattr(
+        lead_store, "_defer_indexes", lambda conn, at_most: ["CREATE INDEX ix_broken ON leads (no_such_column)"]
+    )
     path = write(tmp_path / "bulk.csv", csv_text([[f"+7912{i:07d}", f"Имя {i}", "", ""] for i in range(500)]))
     with pytest.raises(StoreError, match="no_such_column"):
         run(engine, path)
