@@ -22,11 +22,13 @@ class Rebuild(PictureState):
         now: float,
         *,
         listed_at: float | None = None,
+        sessions: dict[str, str] | None = None,
     ) -> list[CallRecord]:
         """Reset from DeviceStateList, CoreShowChannels and the open SQL records; returns the records closed.
 
         Only a picture never built adopts the open SQL records (a new process learns its calls there); afterwards
         SQL lags the picture. Calls routed at or after `listed_at` (when the channels were listed) are kept.
+        `sessions` (channel -> operator) are the phones found in their holding bridge: session mode goes on.
         """
         now = self._clock(now)
         for sip_user, state in self.operators.items():
@@ -40,6 +42,10 @@ class Rebuild(PictureState):
             self.built = True
         for channel in [c for c in self.sessions if c not in live_uniqueids]:
             self.end_session(channel, now)  # the holding bridge went while we could not see it
+        for channel, user in (sessions or {}).items():
+            if channel not in self.sessions and user in self.operators:
+                self.sessions[channel] = user
+                self._set(evolve(self.operators[user], session=True), now)
         gone = []
         for uniqueid, record in list(self.calls.items()):
             listed = listed_at is None or record.started_at < listed_at

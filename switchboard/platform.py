@@ -19,7 +19,7 @@ from agi_scripts.route import HoldPlan, build_route_handler
 from agi_scripts.server import FastAgiServer
 from asterisk_conf import variables
 from switchboard.ami.client import AmiClient, ConnectionChange
-from switchboard.ami.translate import PJSIP_PREFIX, translate
+from switchboard.ami.translate import PJSIP_PREFIX, sessions_in, translate
 from switchboard.config import Site
 from switchboard.errors import AmiError, StoreError, SwitchboardError
 from switchboard.live import LiveState
@@ -47,6 +47,7 @@ class _Snapshot:
     live: set[str]
     open_records: list[CallRecord]
     listed_at: float
+    sessions: dict[str, str]  # channel uniqueid -> operator, for the phones found in their holding bridge
 
 
 class Platform:
@@ -258,16 +259,18 @@ class Platform:
             if device.startswith(PJSIP_PREFIX):
                 states[device[len(PJSIP_PREFIX) :]] = item.get("State") or "UNKNOWN"
         listed_at = self.clock()  # calls routed from now on may be missing from the list: they are kept
-        live = {item.get("Uniqueid") or "" for item in await ami.list_action("CoreShowChannels")}
-        self._snapshot = _Snapshot(states, live, open_records, listed_at)
+        channels = await ami.list_action("CoreShowChannels")
+        live = {item.get("Uniqueid") or "" for item in channels}
+        self._snapshot = _Snapshot(states, live, open_records, listed_at, sessions_in(channels))
 
     def _apply_snapshot(self) -> None:
         snapshot, self._snapshot = self._snapshot, None
         if snapshot is None:
             return
         closed = self.picture.rebuild(
-            snapshot.phone_states, snapshot.live, snapshot.open_records, self.clock(), listed_at=snapshot.listed_at
-        )
+            snapshot.phone_states, snapshot.live, snapshot.open_records, self.clock(), listed_at=snapshot.listed_at,
+            sessions=snapshot.sessions,
+        )  # fmt: skip
         log.info(
             "picture rebuilt: %d phones, %d live channels, %d calls closed",
             len(snapshot.phone_states),

@@ -5,7 +5,7 @@ Pure: a message in, zero or one event out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from asterisk_conf.variables import SESSION_BRIDGE_PREFIX
 from switchboard.events import (
@@ -71,3 +71,17 @@ def translate(msg: Mapping[str, str], now: float) -> Event | None:
             cause = 0
         return CallerHungUp(msg.get("Uniqueid") or "", cause, at)
     return None
+
+
+def sessions_in(channels: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """From CoreShowChannels: the operators' phones in their holding bridge (session mode), uniqueid -> SIP user.
+
+    After a restart the new process learns from this who is in session mode: the bridge outlives the process.
+    """
+    found = {}
+    for item in channels:
+        user = dialed_operator(item.get("Channel") or "")
+        data = item.get("ApplicationData") or ""
+        if user and item.get("Application") == "ConfBridge" and data.startswith(SESSION_BRIDGE_PREFIX + user + ","):
+            found[item.get("Uniqueid") or ""] = user
+    return found

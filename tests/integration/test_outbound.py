@@ -19,9 +19,11 @@ import sqlalchemy as sa
 from switchboard.lab.sipp import SippNetwork
 from switchboard.lab.site import lab_site_dict
 from switchboard.lab.stack import LabStack
+from switchboard.platform import Platform
 from switchboard.store.schema import attempts, campaigns, leads
 from tests.integration.leads.campaign_helpers import add_leads, make_campaign
 from tests.integration.test_acd_queueing import AmiWatch
+from tests.integration.test_platform_faults import _crash
 
 CAMPAIGN = "Spring offer"
 OVERDIALLED = "Overdialled"  # power 3 with one operator: people answer with nobody free
@@ -170,3 +172,54 @@ async def test_a_person_with_no_operator_within_the_grace_time_is_abandoned_and_
         await lab.wait_for(lambda: not picture.operators[user].session, 15, "her session over")
     finally:
         await watch.stop()
+
+
+async def test_a_platform_killed_mid_campaign_loses_no_lead_and_dials_none_twice(lab: LabStack) -> None:
+    """Given a campaign under way, when the platform process dies and a new one starts, then the new one finds the
+    operators still in session mode, closes or follows the attempts left open, and finishes the campaign: every
+    lead dialled, none twice at once, none left in progress."""
+    assert lab.platform and lab.phones and lab.site
+    engine = lab.platform.store.engine
+    campaign_id = make_campaign(engine, CAMPAIGN, hours={"every_day": "00:00-24:00"})
+    numbers = [f"+7916900{n:03d}1" for n in range(16)]
+    add_leads(engine, campaign_id, "purchased", numbers)
+    with engine.begin() as conn:
+        conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
+    for op in OPERATORS:
+        await lab.phones.configure(op["sip_user"], answer_after_s=0.2, talk_s=None, auto_answer=True)
+        await lab.phones.dial(op["sip_user"], f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
+    first = lab.platform
+    await lab.wait_for(lambda: all(first.picture.operators[op["sip_user"]].session for op in OPERATORS), 15, "sessions")
+    with engine.begin() as conn:
+        conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="active"))
+    await lab.wait_for(lambda: len(_rows(lab, attempts)) >= 4, 30, "a few attempts under way")
+    await _crash(first)
+    for task in first._dialer_tasks:  # what the dead process was writing dies with it
+        task.cancel()
+    second = Platform(lab.site)  # the new process, for the rest of the module too
+    await second.start()
+    lab._stack.push_async_callback(second.stop)
+    lab.platform = second
+    await lab.wait_for(lambda: second.picture.built, 10, "the new platform's picture built")
+    await lab.wait_for(
+        lambda: all(second.picture.operators[op["sip_user"]].session for op in OPERATORS), 15, "sessions known"
+    )
+
+    def done() -> bool:
+        tried = _rows(lab, attempts)
+        statuses = {r["status"] for r in _rows(lab, leads)}
+        return (
+            {a["phone_e164"] for a in tried} == set(numbers)
+            and all(a["result"] for a in tried)
+            and ("in_progress" not in statuses and "new" not in statuses)
+        )
+
+    await lab.wait_for(done, 120, "the campaign finished by the new process")
+    tried = _rows(lab, attempts)
+    assert _never_two_at_once(tried)
+    assert {r["phone_e164"]: r["status"] for r in _rows(lab, leads)}.keys() == set(numbers)
+    assert second.dialer.errors == []
+    for op in OPERATORS:
+        await lab.phones.hangup(op["sip_user"])
+    await lab.wait_for(lambda: not any(s.session for s in second.picture.operators.values()), 15, "sessions over")
+    await lab.wait_idle(timeout=20)

@@ -82,6 +82,25 @@ def test_zones_come_from_the_zone_column_then_region_then_city_then_number() -> 
     assert zones[4] == ("Asia/Yekaterinburg",)
 
 
+@given(
+    st.lists(st.text(st.characters(blacklist_characters="\x00"), max_size=12), min_size=1, max_size=6), st.booleans()
+)
+def test_custom_fields_are_the_filled_unknown_columns_as_json(values: list[str], two_columns: bool) -> None:
+    """One unknown column or two: quotes, backslashes and line breaks survive; empty cells are left out."""
+    header = map_headers(["phone", "Комментарий", "Скидка"] if two_columns else ["phone", "Комментарий"])
+    records: list[Record] = [
+        (i + 2, [f"+7912000{i:04d}", value, value[::-1]][: header.width]) for i, value in enumerate(values)
+    ]
+    rows = list(prepare_batch(records, header, "RU").rows())
+    for row, value in zip(rows, values, strict=True):
+        cells = (
+            {"Комментарий": value.strip(), "Скидка": value[::-1].strip()}
+            if two_columns
+            else {"Комментарий": value.strip()}
+        )
+        assert row.custom == {key: cell for key, cell in cells.items() if cell}
+
+
 def test_blank_rows_are_not_rows() -> None:
     rows, rejected = batch_of("phone;name\n;\n  ;  \n+79123456789;a\n")
     assert [r.line for r in rows] == [4]

@@ -82,3 +82,22 @@ def test_a_dialers_call_goes_only_to_an_operator_in_session_mode() -> None:
     picture.apply(CallerHungUp("c1", 16, 4.0))
     picture.tick(9.5)  # her wrap-up over
     assert arrival.waiter.assigned is not None and arrival.waiter.assigned.operator == "op2"
+
+
+def test_a_new_process_learns_who_is_in_session_mode_from_the_live_channels() -> None:
+    """CoreShowChannels lists the phone in ConfBridge(switchboard-op-op2,...): after a restart op2 is in session."""
+    from switchboard.ami.translate import sessions_in
+
+    channels = [
+        {"Channel": "PJSIP/op2-0000002a", "Uniqueid": "sess-9", "Application": "ConfBridge",
+         "ApplicationData": "switchboard-op-op2,switchboard-session,switchboard-operator"},
+        {"Channel": "PJSIP/op1-0000002b", "Uniqueid": "x", "Application": "ConfBridge",
+         "ApplicationData": "switchboard-op-op2,switchboard-session,switchboard-caller"},  # a caller's leg: no
+        {"Channel": "PJSIP/trunk-0000002c", "Uniqueid": "y", "Application": "AGI", "ApplicationData": "agi://"},
+    ]  # fmt: skip
+    assert sessions_in(channels) == {"sess-9": "op2"}
+    picture = Picture(SITE)
+    picture.rebuild({"op2": "INUSE"}, {"sess-9", "x", "y"}, [], 10.0, sessions=sessions_in(channels))
+    assert picture.sessions == {"sess-9": "op2"} and picture.operators["op2"].session
+    picture.login("op2", 10.0)
+    assert picture.operators["op2"].presence(10.0) is Presence.AVAILABLE

@@ -20,7 +20,7 @@ from switchboard.store.calls import make_engine
 from switchboard.store.schema import campaigns, lead_imports, lead_lists, leads
 
 SWITCHBOARD = shutil.which("switchboard", path=str(Path(sys.executable).parent)) or "switchboard"
-# Four blocks of the bulk reader (1 + 8 + 8 + 3 MB): killed once the second is stored (on SQLite a bulk load, its
+# Four blocks of the bulk reader (19 MB: 1 + 8 + 8 + 2): killed once the second is stored (on SQLite a bulk load, its
 # indexes dropped until the end), before the commit.
 ROWS = 250_000
 
