@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dialer.pacing_governor import AbandonWindow, InFlight, fallback, rate_bound, tuned_threshold
+from dialer.pacing_governor import AbandonWindow, InFlight, fallback, headroom, rate_bound, tuned_threshold
 from dialer.pacing_learning import Ending, Estimates
 from dialer.pacing_model import Timing, launch_risks, picture
 
@@ -67,6 +67,7 @@ class PacingParams:
     amd_false_positive: float = 0.0  # audited share of people AMD takes for machines: hung up on, so abandoned
     dial_timeout_s: float = 20.0
     confidence_z: float = 1.645  # one-sided 95%
+    slide_calls: float = 2.0  # headroom under the cap, in abandoned calls, below which predictive slides back
     threshold_gain: float = 0.1
     max_launch: int = 400  # per decision: a guard for the trunks, not a pacing rule
 
@@ -160,7 +161,7 @@ def _predictive(state: PacingState, params: PacingParams, now: float, progressiv
         flight = flight.plus(connect, risk + fp)
     abandoned, answered = memory.window.totals(now)
     cap, z = params.max_abandon_rate, params.confidence_z
-    share = fallback(rate_bound(abandoned, answered, flight, z), _slide_from(params), cap)
+    share = fallback(headroom(abandoned, answered, flight, z, cap), params.slide_calls)
     threshold = memory.threshold * share
     risks: list[float] = []
     while len(risks) < params.max_launch:
@@ -173,12 +174,6 @@ def _predictive(state: PacingState, params: PacingParams, now: float, progressiv
             if len(risks) >= params.max_launch:
                 break
     return Decision(len(risks), tuple(risks), rate_bound(abandoned, answered, flight, z), share)
-
-
-def _slide_from(params: PacingParams) -> float:
-    """Where the slide toward progressive starts: halfway from the target to the cap. The threshold's own tuning
-    keeps the rate at the target; the governor is there for what tuning cannot catch."""
-    return (params.target + params.max_abandon_rate) / 2
 
 
 def _padded(values: Sequence[float], size: int) -> list[float]:
@@ -200,7 +195,8 @@ def answer_recorded(memory: PacingMemory, params: PacingParams, now: float, *, d
     unseen = fp / (1.0 - fp) if fp < 1.0 else 0.0
     window = memory.window.added(now, (1.0 if dropped else 0.0) + unseen, 1.0 + unseen)
     abandoned, answered = window.totals(now)
-    held = fallback(abandoned / max(answered, 1.0), _slide_from(params), params.max_abandon_rate) < 1.0
+    held = fallback(headroom(abandoned, answered, InFlight(), 0.0, params.max_abandon_rate), params.slide_calls) < 1
+
     threshold = tuned_threshold(memory.threshold, dropped, params.drop_target, params.threshold_gain, held=held)
     return PacingMemory(memory.estimates, window, threshold)
 

@@ -8,8 +8,10 @@ Why it is built this way:
   the window will show once they have: (A + Q + z sqrt(V)) / (N + P), with Q and V the sum and variance of the
   in-flight calls' abandonment chances and P their expected answers. A launch that would lift it over the cap is
   refused, whatever the pacing model says: that is how it never crosses the cap.
-- Between the target and the cap the pacing threshold is scaled down linearly, to nothing at the cap: the dialer
-  slides toward progressive (one call per free operator, nothing abandoned) instead of hitting a wall.
+- With less than a few abandoned calls of headroom left under the cap, the pacing threshold is scaled down
+  linearly, to nothing at the cap: the dialer slides toward progressive (one call per free operator, nothing
+  abandoned) instead of hitting a wall. The threshold's tuning keeps the rate at the target below the cap;
+  the slide is for what tuning cannot catch (a burst of drops, a small campaign's first hundred answers).
 - People that AMD wrongly takes for machines are hung up on: abandoned, though the dialer never sees it. They are
   counted as expected values from the audited false-positive rate, on every HUMAN verdict.
 - The threshold (the abandonment chance allowed to the last call launched) is tuned online by integral control:
@@ -94,13 +96,20 @@ def rate_bound(abandoned: float, answered: float, flight: InFlight, z: float) ->
     return (abandoned + flight.abandon + z * math.sqrt(flight.variance)) / max(answered + flight.answers, 1.0)
 
 
-def fallback(bound: float, target: float, cap: float) -> float:
-    """1 while the bound is under the target, 0 at the cap, linear between: how much predictive is left."""
-    if bound <= target:
+def headroom(abandoned: float, answered: float, flight: InFlight, z: float, cap: float) -> float:
+    """How many more abandoned calls the window could take before the bound reaches the cap."""
+    return cap * (answered + flight.answers) - (abandoned + flight.abandon + z * math.sqrt(flight.variance))
+
+
+def fallback(room: float, slide_calls: float) -> float:
+    """1 with `slide_calls` or more of headroom, 0 with none, linear between: how much predictive is left.
+
+    Counted in calls, not in rate: a campaign's first hundred answers have a few calls of room where a busy
+    afternoon has dozens, and it is calls that tip the rate over.
+    """
+    if room >= slide_calls:
         return 1.0
-    if bound >= cap or cap <= target:
-        return 0.0
-    return (cap - bound) / (cap - target)
+    return max(room, 0.0) / slide_calls
 
 
 def tuned_threshold(threshold: float, dropped: bool, target: float, gain: float, *, held: bool = False) -> float:

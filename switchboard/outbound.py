@@ -247,6 +247,18 @@ class OutboundDialer:
         except SwitchboardError as exc:
             self._error(f"attempt {flight.attempt_id}: result {result.value} not stored: {exc}")
 
+    def on_reconnect(self, live: set[str], closed: list[CallRecord], listed_at: float) -> None:
+        """Asterisk came back (or the link did): calls placed before the channel list that are not on it ended
+        unseen. Their attempts are closed from what the picture knew: answered, else failed."""
+        by_uniqueid = {record.uniqueid: record for record in closed}
+        for channel, flight in list(self.inflight.items()):
+            if channel in live or flight.started_at >= listed_at:
+                continue
+            record = by_uniqueid.get(channel)
+            answered = record is not None and record.answered_at is not None
+            result = flight.result or (Result.ANSWERED if answered else Result.FAILED)
+            asyncio.get_running_loop().create_task(self._finish(channel, result, self.clock(), record))
+
     # -- after a restart -----------------------------------------------------------------------------------------
     async def recover(self) -> None:
         """Attempts left open by an earlier process: followed if their call is still up, else closed as failed."""

@@ -271,6 +271,8 @@ class Platform:
             snapshot.phone_states, snapshot.live, snapshot.open_records, self.clock(), listed_at=snapshot.listed_at,
             sessions=snapshot.sessions,
         )  # fmt: skip
+        if self.site.dialers:
+            self.dialer.on_reconnect(snapshot.live, closed, snapshot.listed_at)
         log.info(
             "picture rebuilt: %d phones, %d live channels, %d calls closed",
             len(snapshot.phone_states),

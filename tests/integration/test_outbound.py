@@ -223,3 +223,55 @@ async def test_a_platform_killed_mid_campaign_loses_no_lead_and_dials_none_twice
         await lab.phones.hangup(op["sip_user"])
     await lab.wait_for(lambda: not any(s.session for s in second.picture.operators.values()), 15, "sessions over")
     await lab.wait_idle(timeout=20)
+
+
+async def test_asterisk_killed_mid_campaign_closes_the_lost_calls_and_the_campaign_goes_on(lab: LabStack) -> None:
+    """kill -9 of Asterisk with dialer calls up: after it restarts, the attempts of the lost calls are closed (no
+    lead stays in progress), the operators come back to their bridges, and the remaining leads are dialled once."""
+    assert lab.platform and lab.phones and lab.site and lab.asterisk
+    platform, engine = lab.platform, lab.platform.store.engine
+    campaign_id = make_campaign(engine, CAMPAIGN, hours={"every_day": "00:00-24:00"})
+    numbers = [f"+7916950{n:03d}1" for n in range(10)]
+    add_leads(engine, campaign_id, "purchased", numbers)
+    with engine.begin() as conn:
+        conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
+    await _sessions(lab)
+    with engine.begin() as conn:
+        conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="active"))
+    await lab.wait_for(lambda: len(platform.dialer.inflight) >= 2, 30, "calls under way")
+    reconnects = platform.reconnects
+    await lab.asterisk.kill()
+    await lab.wait_for(lambda: not platform.ami.connected, 5, "the AMI link seen down")
+    await lab.asterisk.start()
+    await lab.wait_for(lambda: platform.reconnects > reconnects, 15, "the AMI client reconnected")
+    await lab.wait_for(lambda: not platform.dialer.inflight, 10, "the lost calls' attempts closed")
+    for op in OPERATORS:
+        await lab.phones.hangup(op["sip_user"])  # the softphones still hold the bridges Asterisk took with it
+    await lab.register_all()
+    await _sessions(lab)
+
+    def done() -> bool:
+        tried = _rows(lab, attempts)
+        statuses = {r["status"] for r in _rows(lab, leads)}
+        dialled = {a["phone_e164"] for a in tried}
+        return dialled == set(numbers) and all(a["result"] for a in tried) and not statuses & {"in_progress", "new"}
+
+    await lab.wait_for(done, 120, "the campaign finished after the restart")
+    tried = _rows(lab, attempts)
+    assert _never_two_at_once(tried)
+    assert "failed" in {a["result"] for a in tried}  # the calls Asterisk took with it
+    assert platform.dialer.errors == []
+    for op in OPERATORS:
+        await lab.phones.hangup(op["sip_user"])
+    await lab.wait_for(lambda: not any(s.session for s in platform.picture.operators.values()), 15, "sessions over")
+    await lab.wait_idle(timeout=20)
+
+
+async def _sessions(lab: LabStack) -> None:
+    """Both operators dial *46 and are seen in session mode."""
+    assert lab.platform and lab.phones and lab.site
+    for op in OPERATORS:
+        await lab.phones.configure(op["sip_user"], answer_after_s=0.2, talk_s=None, auto_answer=True)
+        await lab.phones.dial(op["sip_user"], f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
+    picture = lab.platform.picture
+    await lab.wait_for(lambda: all(picture.operators[op["sip_user"]].session for op in OPERATORS), 15, "sessions")
