@@ -225,6 +225,32 @@ async def test_a_platform_killed_mid_campaign_loses_no_lead_and_dials_none_twice
     await lab.wait_idle(timeout=20)
 
 
+async def test_redis_killed_mid_campaign_changes_nothing_for_the_dialer(lab: LabStack) -> None:
+    """Redis is not on the dialer's path: with it dead the campaign runs to its end; once back it is written again."""
+    assert lab.platform and lab.phones and lab.site and lab.redis
+    platform, engine = lab.platform, lab.platform.store.engine
+    campaign_id = make_campaign(engine, CAMPAIGN, hours={"every_day": "00:00-24:00"})
+    numbers = [f"+7916960{n:03d}1" for n in range(6)]
+    add_leads(engine, campaign_id, "purchased", numbers)
+    await lab.wait_for(lambda: platform.live.healthy, 5, "the live state written")
+    await lab.redis.kill()
+    await lab.wait_for(lambda: not platform.live.healthy, 5, "the platform noticing Redis is gone")
+    await _sessions(lab)
+
+    def done() -> bool:
+        tried = _rows(lab, attempts)
+        return {a["phone_e164"] for a in tried} == set(numbers) and all(a["result"] == "answered" for a in tried)
+
+    await lab.wait_for(done, 90, "the campaign finished without Redis")
+    assert _never_two_at_once(_rows(lab, attempts)) and platform.dialer.errors == []
+    await lab.redis.start()
+    await lab.wait_for(lambda: platform.live.healthy, 5, "the live state written again")
+    for op in OPERATORS:
+        await lab.phones.hangup(op["sip_user"])
+    await lab.wait_for(lambda: not any(s.session for s in platform.picture.operators.values()), 15, "sessions over")
+    await lab.wait_idle(timeout=20)
+
+
 async def test_asterisk_killed_mid_campaign_closes_the_lost_calls_and_the_campaign_goes_on(lab: LabStack) -> None:
     """kill -9 of Asterisk with dialer calls up: after it restarts, the attempts of the lost calls are closed (no
     lead stays in progress), the operators come back to their bridges, and the remaining leads are dialled once."""
