@@ -114,8 +114,8 @@ DEFAULT_RETRY: dict[Result, RetryRule] = {
     Result.CONGESTION: RetryRule(10 * 60),
     Result.MACHINE: RetryRule(4 * 3600, 3),
     Result.FAILED: RetryRule(30 * 60, 3),
-    # A person answered and nobody came: not again the same day (regulators look at repeated abandoned calls).
-    Result.ABANDONED: RetryRule(86400, 2),
+    # A person answered and nobody came: not called again for 72 h (the compliance rule; a campaign may lengthen it).
+    Result.ABANDONED: RetryRule(72 * 3600, 2),
     Result.CANCELLED: RetryRule(5 * 60),
 }
 
