@@ -69,11 +69,7 @@ async def start_campaign(lab: LabStack, folder: Path) -> dict[str, Any]:
         conn.execute(campaigns.update().where(campaigns.c.name == CAMPAIGN).values(status="paused"))
     path = sample_list(folder)
     report = await asyncio.to_thread(import_leads, engine, path, ImportOptions(campaign=CAMPAIGN))
-    user = SALES_USER
-    await lab.phones.configure(user, answer_after_s=0.3, talk_s=None, auto_answer=True)
-    await lab.phones.dial(user, f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
-    picture = lab.platform.picture
-    await lab.wait_for(lambda: picture.operators[user].session, 15, "the sales operator's session")
+    await lab.start_sessions([SALES_USER])
     with engine.begin() as conn:
         conn.execute(campaigns.update().where(campaigns.c.name == CAMPAIGN).values(status="active"))
     return {"rows": report.counts.rows, "imported": report.counts.imported}
@@ -103,7 +99,7 @@ async def finish_campaign(lab: LabStack, rng: random.Random, timeout: float = 60
     dialer = lab.platform.dialer
     await lab.wait_for(lambda: not dialer.inflight, timeout, "the campaign's calls over")
     await enter_dispositions(lab, rng)
-    await lab.phones.hangup(SALES_USER)
+    await lab.end_sessions([SALES_USER])
     figures = dialer.figures[CAMPAIGN]
     report = await asyncio.to_thread(campaign_report, engine, CAMPAIGN)
     totals = report["totals"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,25 @@ class LabStack:
             if loop.time() > deadline:
                 raise LabError(f"timed out after {timeout}s waiting for {what}")
             await asyncio.sleep(0.05)
+
+    async def start_sessions(self, users: Iterable[str], timeout: float = 15.0) -> None:
+        """The operators' softphones dial *46 and stay in their holding bridges (session mode) until ended."""
+        assert self.platform and self.phones and self.site
+        users = list(users)
+        for user in users:
+            await self.phones.configure(user, answer_after_s=0.2, talk_s=None, auto_answer=True)
+            await self.phones.dial(user, f"sip:*46@127.0.0.1:{self.site.asterisk.sip_port}")
+        operators = self.platform.picture.operators
+        await self.wait_for(lambda: all(operators[user].session for user in users), timeout, "session mode")
+
+    async def end_sessions(self, users: Iterable[str], timeout: float = 15.0) -> None:
+        """The softphones hang up their holding bridges; the platform sees them back in ring mode."""
+        assert self.platform and self.phones
+        users = list(users)
+        for user in users:
+            await self.phones.hangup(user)
+        operators = self.platform.picture.operators
+        await self.wait_for(lambda: not any(operators[user].session for user in users), timeout, "sessions over")
 
     async def wait_idle(self, timeout: float = 30.0) -> None:
         """No call in progress in the picture and no channel left in Asterisk."""

@@ -43,19 +43,26 @@ async def network() -> AsyncIterator[SippNetwork]:
 
 @pytest_asyncio.fixture(scope="module")
 async def lab_stack(tmp_path_factory: pytest.TempPathFactory, network: SippNetwork) -> AsyncIterator[LabStack]:
-    folder = tmp_path_factory.mktemp("outbound")
-    data = lab_site_dict(folder, operators=0)
-    data["skills"] = ["sales"]
-    data["trunk"] = {"port": network.port, "caller_id": "+74950000000"}
-    data["operators"] = [dict(op, secret=secrets.token_urlsafe(12)) for op in OPERATORS]
-    data["queues"] = [{"name": "sales", "requires": {"sales": 1}, "wrapup_s": 1}]
-    data["hotlines"] = []
-    data["dialers"] = [
+    dialers = [
         {"campaign": CAMPAIGN, "queue": "sales", "ring_timeout_s": 15, "max_lines": 4},
         {"campaign": OVERDIALLED, "queue": "sales", "method": "power", "ratio": 3, "max_lines": 3},
     ]
-    async with LabStack(folder, site_data=data) as stack:
+    async with outbound_stack(tmp_path_factory.mktemp("outbound"), network, OPERATORS, dialers) as stack:
         yield stack
+
+
+def outbound_stack(
+    folder: Path, network: SippNetwork, operators: list[dict[str, Any]], dialers: list[dict[str, Any]]
+) -> LabStack:
+    """A lab whose trunk reaches the SIPp network, one queue `sales` for the operators, and the dialers."""
+    data = lab_site_dict(folder, operators=0)
+    data["skills"] = ["sales"]
+    data["trunk"] = {"port": network.port, "caller_id": "+74950000000"}
+    data["operators"] = [dict(op, secret=secrets.token_urlsafe(12)) for op in operators]
+    data["queues"] = [{"name": "sales", "requires": {"sales": 1}, "wrapup_s": 1}]
+    data["hotlines"] = []
+    data["dialers"] = dialers
+    return LabStack(folder, site_data=data)
 
 
 def _rows(lab: LabStack, table: sa.Table) -> list[dict[str, Any]]:
@@ -74,11 +81,8 @@ async def test_a_campaign_runs_to_the_end_with_operators_in_session_mode(lab: La
     with engine.begin() as conn:
         conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
     add_leads(engine, campaign_id, "purchased", NUMBERS)
-    for op in OPERATORS:
-        await lab.phones.configure(op["sip_user"], answer_after_s=0.2, talk_s=None, auto_answer=True)
-        await lab.phones.dial(op["sip_user"], f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
+    await lab.start_sessions(op["sip_user"] for op in OPERATORS)
     picture = lab.platform.picture
-    await lab.wait_for(lambda: all(picture.operators[op["sip_user"]].session for op in OPERATORS), 15, "sessions")
     with engine.begin() as conn:
         conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="active"))
 
@@ -185,9 +189,7 @@ async def test_a_platform_killed_mid_campaign_loses_no_lead_and_dials_none_twice
     add_leads(engine, campaign_id, "purchased", numbers)
     with engine.begin() as conn:
         conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
-    for op in OPERATORS:
-        await lab.phones.configure(op["sip_user"], answer_after_s=0.2, talk_s=None, auto_answer=True)
-        await lab.phones.dial(op["sip_user"], f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
+    await lab.start_sessions(op["sip_user"] for op in OPERATORS)
     first = lab.platform
     await lab.wait_for(lambda: all(first.picture.operators[op["sip_user"]].session for op in OPERATORS), 15, "sessions")
     with engine.begin() as conn:
@@ -219,9 +221,7 @@ async def test_a_platform_killed_mid_campaign_loses_no_lead_and_dials_none_twice
     assert _never_two_at_once(tried)
     assert {r["phone_e164"]: r["status"] for r in _rows(lab, leads)}.keys() == set(numbers)
     assert second.dialer.errors == []
-    for op in OPERATORS:
-        await lab.phones.hangup(op["sip_user"])
-    await lab.wait_for(lambda: not any(s.session for s in second.picture.operators.values()), 15, "sessions over")
+    await lab.end_sessions(op["sip_user"] for op in OPERATORS)
     await lab.wait_idle(timeout=20)
 
 
@@ -235,7 +235,7 @@ async def test_redis_killed_mid_campaign_changes_nothing_for_the_dialer(lab: Lab
     await lab.wait_for(lambda: platform.live.healthy, 5, "the live state written")
     await lab.redis.kill()
     await lab.wait_for(lambda: not platform.live.healthy, 5, "the platform noticing Redis is gone")
-    await _sessions(lab)
+    await lab.start_sessions(op["sip_user"] for op in OPERATORS)
 
     def done() -> bool:
         tried = _rows(lab, attempts)
@@ -245,9 +245,7 @@ async def test_redis_killed_mid_campaign_changes_nothing_for_the_dialer(lab: Lab
     assert _never_two_at_once(_rows(lab, attempts)) and platform.dialer.errors == []
     await lab.redis.start()
     await lab.wait_for(lambda: platform.live.healthy, 5, "the live state written again")
-    for op in OPERATORS:
-        await lab.phones.hangup(op["sip_user"])
-    await lab.wait_for(lambda: not any(s.session for s in platform.picture.operators.values()), 15, "sessions over")
+    await lab.end_sessions(op["sip_user"] for op in OPERATORS)
     await lab.wait_idle(timeout=20)
 
 
@@ -261,7 +259,7 @@ async def test_asterisk_killed_mid_campaign_closes_the_lost_calls_and_the_campai
     add_leads(engine, campaign_id, "purchased", numbers)
     with engine.begin() as conn:
         conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
-    await _sessions(lab)
+    await lab.start_sessions(op["sip_user"] for op in OPERATORS)
     with engine.begin() as conn:
         conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="active"))
     await lab.wait_for(lambda: len(platform.dialer.inflight) >= 2, 30, "calls under way")
@@ -274,7 +272,7 @@ async def test_asterisk_killed_mid_campaign_closes_the_lost_calls_and_the_campai
     for op in OPERATORS:
         await lab.phones.hangup(op["sip_user"])  # the softphones still hold the bridges Asterisk took with it
     await lab.register_all()
-    await _sessions(lab)
+    await lab.start_sessions(op["sip_user"] for op in OPERATORS)
 
     def done() -> bool:
         tried = _rows(lab, attempts)
@@ -287,17 +285,5 @@ async def test_asterisk_killed_mid_campaign_closes_the_lost_calls_and_the_campai
     assert _never_two_at_once(tried)
     assert "failed" in {a["result"] for a in tried}  # the calls Asterisk took with it
     assert platform.dialer.errors == []
-    for op in OPERATORS:
-        await lab.phones.hangup(op["sip_user"])
-    await lab.wait_for(lambda: not any(s.session for s in platform.picture.operators.values()), 15, "sessions over")
+    await lab.end_sessions(op["sip_user"] for op in OPERATORS)
     await lab.wait_idle(timeout=20)
-
-
-async def _sessions(lab: LabStack) -> None:
-    """Both operators dial *46 and are seen in session mode."""
-    assert lab.platform and lab.phones and lab.site
-    for op in OPERATORS:
-        await lab.phones.configure(op["sip_user"], answer_after_s=0.2, talk_s=None, auto_answer=True)
-        await lab.phones.dial(op["sip_user"], f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
-    picture = lab.platform.picture
-    await lab.wait_for(lambda: all(picture.operators[op["sip_user"]].session for op in OPERATORS), 15, "sessions")

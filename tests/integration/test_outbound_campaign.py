@@ -5,7 +5,6 @@ number is dialled, the abandon rate is measured and under the cap, and every con
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,12 +12,11 @@ import pytest
 import pytest_asyncio
 
 from switchboard.lab.sipp import SippNetwork
-from switchboard.lab.site import lab_site_dict
 from switchboard.lab.stack import LabStack
 from switchboard.store.dnc import add_numbers
 from switchboard.store.schema import attempts, campaigns, leads
 from tests.integration.leads.campaign_helpers import add_leads, make_campaign
-from tests.integration.test_outbound import _never_two_at_once, _rows
+from tests.integration.test_outbound import _never_two_at_once, _rows, outbound_stack
 
 CAMPAIGN = "Two hundred"
 OPERATORS = [{"sip_user": f"op60{n:02d}", "name": f"Seller {n}", "skills": {"sales": 1 + n % 3}} for n in range(5)]
@@ -36,15 +34,8 @@ async def network() -> AsyncIterator[SippNetwork]:
 
 @pytest_asyncio.fixture(scope="module")
 async def lab_stack(tmp_path_factory: pytest.TempPathFactory, network: SippNetwork) -> AsyncIterator[LabStack]:
-    folder = tmp_path_factory.mktemp("campaign200")
-    data = lab_site_dict(folder, operators=0)
-    data["skills"] = ["sales"]
-    data["trunk"] = {"port": network.port, "caller_id": "+74950000000"}
-    data["operators"] = [dict(op, secret=secrets.token_urlsafe(12)) for op in OPERATORS]
-    data["queues"] = [{"name": "sales", "requires": {"sales": 1}, "wrapup_s": 1}]
-    data["hotlines"] = []
-    data["dialers"] = [{"campaign": CAMPAIGN, "queue": "sales", "ring_timeout_s": 15, "max_lines": 8}]
-    async with LabStack(folder, site_data=data) as stack:
+    dialers = [{"campaign": CAMPAIGN, "queue": "sales", "ring_timeout_s": 15, "max_lines": 8}]
+    async with outbound_stack(tmp_path_factory.mktemp("campaign200"), network, OPERATORS, dialers) as stack:
         yield stack
 
 
@@ -61,11 +52,7 @@ async def test_a_200_lead_campaign_runs_to_completion_with_five_operators(lab: L
         conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="paused"))
         add_numbers(conn, sorted(DNC), campaign_id=None, now=0.0, source="test")
     add_leads(engine, campaign_id, "purchased", NUMBERS)
-    for op in OPERATORS:
-        await lab.phones.configure(op["sip_user"], answer_after_s=0.2, talk_s=None, auto_answer=True)
-        await lab.phones.dial(op["sip_user"], f"sip:*46@127.0.0.1:{lab.site.asterisk.sip_port}")
-    picture = lab.platform.picture
-    await lab.wait_for(lambda: all(picture.operators[op["sip_user"]].session for op in OPERATORS), 15, "sessions")
+    await lab.start_sessions(op["sip_user"] for op in OPERATORS)
     with engine.begin() as conn:
         conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status="active"))
 
@@ -89,7 +76,5 @@ async def test_a_200_lead_campaign_runs_to_completion_with_five_operators(lab: L
     figures = lab.platform.dialer.figures[CAMPAIGN]
     assert figures.answered == sum(a["result"] == "answered" for a in tried) + figures.abandoned
     assert figures.abandoned / figures.answered <= 0.03
-    for op in OPERATORS:
-        await lab.phones.hangup(op["sip_user"])
-    await lab.wait_for(lambda: not any(s.session for s in picture.operators.values()), 15, "sessions over")
+    await lab.end_sessions(op["sip_user"] for op in OPERATORS)
     await lab.wait_idle(timeout=20)
