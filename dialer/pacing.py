@@ -167,7 +167,8 @@ def _predictive(state: PacingState, params: PacingParams, now: float, progressiv
     while len(risks) < params.max_launch:
         for risk in launch_risks(pic, len(risks), _BATCH).tolist():
             more = flight.plus(pic.connect_share, risk + fp)
-            if len(risks) >= progressive and (risk >= threshold or rate_bound(abandoned, answered, more, z) > cap):
+            safe = risk < threshold and rate_bound(abandoned, answered, more, z) <= cap  # False on a NaN too
+            if len(risks) >= progressive and not safe:
                 return Decision(len(risks), tuple(risks), rate_bound(abandoned, answered, flight, z), share)
             risks.append(risk)
             flight = more

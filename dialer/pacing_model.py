@@ -134,16 +134,7 @@ def launch_risks(pic: Picture, first: int, count: int) -> FloatArray:
     # the deepest expected shortfall over the horizon
     ratio = -surplus / sd
     deepest = (-surplus * normal_cdf(ratio) + sd * normal_pdf(ratio)).max(axis=1)
-    import os
-    mode = os.environ.get("DROPS", "avg")
-    if mode == "palm":
-        drops = per_arrival
-    elif mode == "max":
-        drops = deepest
-    elif mode == "geo":
-        drops = np.sqrt(per_arrival * deepest)
-    else:
-        drops = (per_arrival + deepest) / 2.0
+    drops = (per_arrival + deepest) / 2.0
     risks = np.diff(drops) / max(pic.connect_share, 1e-9)
     return np.maximum.accumulate(np.clip(risks, 0.0, 1.0))  # one more call never makes the next one safer
 

@@ -254,7 +254,8 @@ def _begin_import(conn: Connection) -> Any:
 
 
 def _defer_indexes(conn: Connection, at_most: int) -> list[str]:
-    """Drop the leads indexes for a bulk load into a table of `at_most` rows; their statements, to make them again.
+    """Drop the leads indexes for a bulk load into a table of at most `at_most` rows (none if it has more); their
+    statements, to make them again.
 
     The DDL is part of the import's transaction, so a killed import leaves them as they were; readers keep their
     snapshot (WAL), indexes included.
