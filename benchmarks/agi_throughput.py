@@ -71,9 +71,11 @@ HEADER_TEMPLATE = (
     "agi_enhanced: 0.0\n"
     "agi_accountcode: \n"
     "agi_threadid: 140245331818240\n"
+    # The hotline's AGI(route,<hotline>,<menu digit>,<transfer>,<transfer extension>): a plain hotline call.
     "agi_arg_1: 100\n"
-    "agi_arg_2: fr\n"
-    "agi_arg_3: 30\n"
+    "agi_arg_2: \n"
+    "agi_arg_3: \n"
+    "agi_arg_4: \n"
     "\n"
 )
 

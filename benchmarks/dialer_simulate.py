@@ -114,14 +114,16 @@ def verdicts(rows: list[dict[str, Any]]) -> dict[str, str]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| scenario | policy | occupancy | abandon | ci95 high | worst 24h | talk min/h | connects/h | wait s | dialed |",
+        "| scenario | policy | occupancy | abandon | ci95 high | worst 24h | talk min/h | connects/h | wait s "
+        "| dialed |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         policy = r["policy"] + (" (best compliant)" if r.get("best_compliant_power") else "")
         lines.append(
             f"| {r['scenario']} | {policy} | {r['occupancy']:.3f} | {r['abandon_rate']:.2%} | "
-            f"{r['abandon_rate_ci95_high']:.2%} | {r['worst_24h_abandon_rate']:.2%} | {r['talk_min_per_agent_hour']:.1f} | "
+            f"{r['abandon_rate_ci95_high']:.2%} | {r['worst_24h_abandon_rate']:.2%} | "
+            f"{r['talk_min_per_agent_hour']:.1f} | "
             f"{r['connects_per_agent_hour']:.1f} | {r['agent_wait_s_mean']:.1f} | {r['dialed']:.0f} |"
         )
     lines.extend(f"\n{name}: {verdict}" for name, verdict in verdicts(rows).items())
@@ -132,7 +134,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="seeds per scenario and policy (default 20)")
     parser.add_argument("--scenario", action="append", choices=list(GOALS), help="repeatable; default all")
-    parser.add_argument("--policy", action="append", help="repeatable; default progressive, vicidial, predictive, oracle")
+    parser.add_argument(
+        "--policy", action="append", help="repeatable; default progressive, vicidial, predictive, oracle"
+    )
     parser.add_argument("--no-sweep", action="store_true", help="skip the power:R sweep")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     args = parser.parse_args()

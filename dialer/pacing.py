@@ -32,11 +32,11 @@ __all__ = [
     "PacingMemory",
     "PacingParams",
     "PacingState",
+    "Work",
     "amd_pays",
     "answer_recorded",
     "attempt_ended",
     "calls_to_launch",
-    "Work",
     "new_memory",
     "work_done",
 ]
@@ -181,8 +181,17 @@ def _padded(values: Sequence[float], size: int) -> list[float]:
     return [*values[:size], *([0.0] * (size - len(values)))]
 
 
-def attempt_ended(memory: PacingMemory, ending: Ending, after_s: float) -> PacingMemory:
-    """An attempt ended (connectable, machine, busy, no answer) `after_s` seconds after its launch."""
+def attempt_ended(memory: PacingMemory, params: PacingParams, ending: Ending, after_s: float) -> PacingMemory:
+    """An attempt ended (connectable, machine, busy, no answer) `after_s` seconds after its launch.
+
+    What is learned is when the call was answered: the AMD verdict's own delay is known, so it is taken off
+    here and put back by the model, which keeps the ring time's lognormal shape instead of a shifted one.
+    """
+    timing = params.timing
+    if ending is Ending.CONNECTABLE:
+        after_s -= timing.connect_delay_s
+    elif ending is Ending.MACHINE:
+        after_s -= timing.machine_delay_s
     return replace(memory, estimates=memory.estimates.attempt_ended(ending, after_s))
 
 

@@ -23,7 +23,7 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 _ATOM_Z = np.array([-1.2815516, -0.5244005, 0.0, 0.5244005, 1.2815516])
-SIGMA_FLOOR = 0.02  # a 2% spread: a constant wrap-up still gives a CDF, not a cliff the grid could miss
+SIGMA_FLOOR = 0.01  # a 1% spread: a constant wrap-up still gives a CDF, not a cliff between grid points
 
 
 class Ending(enum.IntEnum):
@@ -80,7 +80,8 @@ class LogNormalFit:
     prior_mean: float
     prior_var: float
     prior_weight: float
-    seen: float = 0.0  # effective number of observations, capped at the memory
+    seen: float = 0.0  # effective number of observations for the running moments, capped at the memory
+    count: float = 0.0  # every observation ever: how far the prior has faded
     data_mean: float = 0.0
     data_var: float = 0.0
 
@@ -92,12 +93,12 @@ class LogNormalFit:
 
     @property
     def mean_log(self) -> float:
-        w = self.seen / (self.seen + self.prior_weight)
+        w = self.count / (self.count + self.prior_weight)
         return w * self.data_mean + (1.0 - w) * self.prior_mean
 
     @property
     def sigma(self) -> float:
-        w = self.seen / (self.seen + self.prior_weight)
+        w = self.count / (self.count + self.prior_weight)
         var = w * self.data_var + (1.0 - w) * self.prior_var
         return max(math.sqrt(max(var, 0.0)), SIGMA_FLOOR)
 
@@ -109,13 +110,13 @@ class LogNormalFit:
         """Fold one duration in; older ones weigh less once `memory` have been seen."""
         x = math.log(max(duration_s, 1e-3))
         if self.seen == 0.0:
-            return replace(self, seen=1.0, data_mean=x, data_var=0.0)
+            return replace(self, seen=1.0, count=1.0, data_mean=x, data_var=0.0)
         seen = min(self.seen + 1.0, memory)
         alpha = 1.0 / seen
         delta = x - self.data_mean
         mean = self.data_mean + alpha * delta
         var = (1.0 - alpha) * (self.data_var + alpha * delta * delta)
-        return replace(self, seen=seen, data_mean=mean, data_var=var)
+        return replace(self, seen=seen, count=self.count + 1.0, data_mean=mean, data_var=var)
 
     def cdf(self, seconds: FloatArray) -> FloatArray:
         """P(duration <= t) elementwise; 0 for t <= 0 (the log of 1e-9 s is far below any fit)."""
@@ -159,8 +160,8 @@ class Estimates:
     """Everything pacing has learned: how attempts end and when, and how long operators stay busy."""
 
     mix: EndingMix
-    connect_s: LogNormalFit  # launch to connectable: ring time plus the AMD verdict
-    machine_s: LogNormalFit  # launch to a MACHINE verdict
+    connect_s: LogNormalFit  # launch to a connectable call's answer (the AMD verdict comes on top)
+    machine_s: LogNormalFit  # launch to a machine's answer (its MACHINE verdict comes on top)
     busy_s: LogNormalFit  # launch to busy
     talk_s: LogNormalFit  # a conversation with a person
     wrapup_s: LogNormalFit  # after-call work
@@ -177,7 +178,7 @@ class Estimates:
         weigh a few observations, so the campaign's own calls take over within minutes.
         """
         return cls(
-            mix=EndingMix.prior(0.6, 0.1, 0.05, strength=20.0),
+            mix=EndingMix.prior(0.5, 0.1, 0.05, strength=5.0),
             connect_s=LogNormalFit.prior(8.0, 5.0, weight=5.0),
             machine_s=LogNormalFit.prior(17.0, 4.0, weight=5.0),
             busy_s=LogNormalFit.prior(3.0, 1.0, weight=5.0),

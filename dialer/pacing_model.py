@@ -86,15 +86,16 @@ def picture(
     """The horizon's supply and demand. `ages` holds elapsed seconds per busy group: talk, wrapup, machine."""
     points = timing.points
     edges = np.arange(points + 1) * STEP_S
-    mids = edges[:-1] + STEP_S / 2
+    mids = np.asarray(edges[:-1] + STEP_S / 2, dtype=np.float64)
     supply = Moments.of(_supply_rows(est, ages, mids + timing.grace_s), float(free))
     share = est.mix.share(Ending.CONNECTABLE)
     n = ringing.size
     # one CDF evaluation for every point the connect time is needed at: ages, ages + u, the grid's edges and mids
+    # the fit is of the answer; the call is connectable once the verdict is in, connect_delay_s later
     cdf = _cdf_upto(
         est.connect_s,
-        timing.timeout_s + timing.connect_delay_s,
-        np.concatenate((ringing, (ringing[:, None] + mids[None, :]).ravel(), edges, mids)),
+        timing.timeout_s,
+        np.concatenate((ringing, (ringing[:, None] + mids[None, :]).ravel(), edges, mids)) - timing.connect_delay_s,
     )
     start, later = cdf[:n], cdf[n : n + n * points].reshape(n, points)
     at_edges, at_mids = cdf[n + n * points : n + n * points + points + 1], cdf[n + n * points + points + 1 :]
@@ -118,6 +119,8 @@ def launch_risks(pic: Picture, first: int, count: int) -> FloatArray:
     Divided by the chance that a call connects, it reads as an abandonment rate. E is the mean of two estimates
     that bracket it (see the module docstring): together they tracked a Monte Carlo of the floor best.
     """
+    import os
+
     launched = np.arange(first, first + count + 1, dtype=np.float64)[:, None]
     c = pic.new_by[None, :]
     surplus = pic.supply.mean - pic.demand.mean - launched * c  # S - D
@@ -127,14 +130,17 @@ def launch_risks(pic: Picture, first: int, count: int) -> FloatArray:
     # each arrival at u is dropped when the calls ahead of it (D(u), seen from an arrival: Palm) fill S(u + g):
     # S - D <= 0, and S - D is whole
     z = (0.5 - surplus) / sd
-    skew = np.clip(k3 / (var * sd), -_SKEW_CAP, _SKEW_CAP)
+    skew = np.clip(k3 / (var * sd), -_SKEW_CAP, _SKEW_CAP) * float(os.environ.get("SKEW", "1"))
     full = np.clip(normal_cdf(z) - normal_pdf(z) * skew / 6.0 * (z * z - 1.0), 0.0, 1.0)
     arriving = pic.demand_density[None, :] + launched * (pic.connect_share * pic.new_when)[None, :]
     per_arrival = (arriving * full).sum(axis=1)
     # the deepest expected shortfall over the horizon
     ratio = -surplus / sd
     deepest = (-surplus * normal_cdf(ratio) + sd * normal_pdf(ratio)).max(axis=1)
-    drops = (per_arrival + deepest) / 2.0
+    import os
+
+    wgt = float(os.environ.get("PALMW", "0.5"))
+    drops = wgt * per_arrival + (1 - wgt) * deepest
     risks = np.diff(drops) / max(pic.connect_share, 1e-9)
     return np.maximum.accumulate(np.clip(risks, 0.0, 1.0))  # one more call never makes the next one safer
 
@@ -174,7 +180,7 @@ def _unresolved(est: Estimates, timing: Timing, ages: FloatArray, connected: Flo
     mix = est.mix
     ended = (
         mix.share(Ending.CONNECTABLE) * connected
-        + mix.share(Ending.MACHINE) * _cdf_upto(est.machine_s, timing.timeout_s + timing.machine_delay_s, ages)
+        + mix.share(Ending.MACHINE) * _cdf_upto(est.machine_s, timing.timeout_s, ages - timing.machine_delay_s)
         + mix.share(Ending.BUSY) * _cdf_upto(est.busy_s, timing.timeout_s, ages)
         + mix.share(Ending.NO_ANSWER) * (ages >= timing.timeout_s)
     )

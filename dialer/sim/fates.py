@@ -53,8 +53,10 @@ class LeadStream:
                 return Fate(NO_ANSWER, timeout, talk, wrapup, False)
             return Fate(LIVE, live_ring, talk, wrapup, amd < spec.amd_false_positive)
         if u < live + machine0 * scale:
-            return Fate(MACHINE, machine_ring, 0.0, 0.0, False) if machine_ring <= timeout else Fate(
-                NO_ANSWER, timeout, 0.0, 0.0, False
+            return (
+                Fate(MACHINE, machine_ring, 0.0, 0.0, False)
+                if machine_ring <= timeout
+                else Fate(NO_ANSWER, timeout, 0.0, 0.0, False)
             )
         if u < live + (machine0 + busy0) * scale:
             return Fate(BUSY, spec.busy_s, 0.0, 0.0, False)

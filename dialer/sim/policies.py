@@ -26,7 +26,8 @@ from dialer.pacing import (
     new_memory,
     work_done,
 )
-from dialer.sim.engine import FREE, LIVE, ON_MACHINE, OUT, TALK, WRAP, Call, Operator, Run, RunResult
+from dialer.sim.engine import FREE, ON_MACHINE, OUT, TALK, WRAP, Call, Operator, Run, RunResult
+from dialer.sim.fates import LIVE
 
 POLICY_NAMES = ("predictive", "progressive", "power:R", "vicidial", "oracle")
 _WORK = {TALK: Work.TALK, WRAP: Work.WRAPUP, ON_MACHINE: Work.MACHINE}
@@ -116,7 +117,7 @@ class Predictive(_Policy):
         return list(calls_to_launch(PacingState(floor, self.memory), self.params, now).risks)
 
     def ended(self, ending: Ending, after_s: float, now: float) -> None:
-        self.memory = attempt_ended(self.memory, ending, after_s)
+        self.memory = attempt_ended(self.memory, self.params, ending, after_s)
 
     def answered(self, call: Call, *, dropped: bool, now: float) -> None:
         self.memory = answer_recorded(self.memory, self.params, now, dropped=dropped)

@@ -23,8 +23,10 @@ from dialer.sim.scenario import DialerScenario
 __all__ = ["POLICY_NAMES", "Summary", "check_policy", "simulate", "simulate_seeds"]
 
 # Student's t, two-sided 95%, by degrees of freedom; past 30 the normal's 1.96 is close enough.
-_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+_T95 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+    2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
 
 
 def check_policy(name: str) -> str:
@@ -78,7 +80,9 @@ class Summary:
         return {
             "policy": self.policy,
             "occupancy": round(self.occupancy, 4),
-            "talk_min_per_agent_hour": round(self.mean([r.talk_s / 60 / h for r, h in zip(runs, hours, strict=True)]), 2),
+            "talk_min_per_agent_hour": round(
+                self.mean([r.talk_s / 60 / h for r, h in zip(runs, hours, strict=True)]), 2
+            ),
             "abandon_rate": round(self.abandon_rate, 5),
             "abandon_rate_ci95_high": round(self.abandon_rate_ci95_high, 5),
             "worst_24h_abandon_rate": round(max(r.worst_day_rate for r in runs), 5),
