@@ -58,7 +58,7 @@ class PacingParams:
     method: Method = Method.PREDICTIVE
     ratio: float = 2.0  # power: calls in flight per free operator
     max_abandon_rate: float = 0.03  # the legal cap (FCC and Ofcom: 3%)
-    target_rate: float | None = None  # what the threshold is tuned toward; None: 90% of the cap
+    target_rate: float | None = None  # what the threshold is tuned toward; None: 95% of the cap
     window_s: float = 30 * 86400.0  # FCC: 30 days; Ofcom (UK mode): 24 hours
     grace_s: float = 2.0  # from the end of the greeting to an operator on the line
     amd: bool = True
@@ -74,7 +74,7 @@ class PacingParams:
     @property
     def target(self) -> float:
         """The total abandonment rate aimed at (AMD's false positives included)."""
-        return self.target_rate if self.target_rate is not None else 0.9 * self.max_abandon_rate
+        return self.target_rate if self.target_rate is not None else 0.95 * self.max_abandon_rate
 
     @property
     def false_positive_share(self) -> float:

@@ -8,6 +8,7 @@ depend on when it is dialed (a scenario's live_schedule): the outcome is read of
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialer.sim.scenario import DialerScenario
@@ -70,7 +71,7 @@ class LeadStream:
 
     def _extend(self) -> None:
         spec = self.scenario
-        samplers = (
+        samplers: tuple[Callable[[random.Random], float], ...] = (
             lambda rng: rng.random(),
             spec.live_ring_s.sample,
             spec.machine_ring_s.sample,
