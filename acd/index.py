@@ -364,7 +364,7 @@ class WaitingIndex:
         best: CallView | None = None
         deferred: CallView | None = None  # the best call `defer` accepted: taken only when no other qualifies
         best_standing = deferred_standing = OVERDUE + 1
-        best_deadline = math.inf
+        best_deadline, best_id = math.inf, ""
         top = None  # the priority of the first qualified call: lower priorities are never reached
         # Lowest bit first is the static order (priority, then arrival); within the first priority that has a
         # qualified call, the best standing wins: in target the earliest arrival, late the earliest deadline.
@@ -386,8 +386,8 @@ class WaitingIndex:
             if rank > best_standing or not holds(skills, call.requires, step_floor(call.steps, wait)):
                 continue
             deadline = call.arrived_at + target  # late calls: the furthest past its target first
-            if rank == best_standing and (rank == IN_TARGET or deadline >= best_deadline):
-                continue
+            if rank == best_standing and (rank == IN_TARGET or (deadline, call.call_id) >= (best_deadline, best_id)):
+                continue  # in target the earlier arrival (met first) stays; late, ties go as service_rank's
             if skip is not None and skip(call):
                 continue
             top = call.priority
@@ -395,7 +395,7 @@ class WaitingIndex:
                 if rank < deferred_standing:
                     deferred, deferred_standing = call, rank
                 continue
-            best, best_standing, best_deadline = call, rank, deadline
+            best, best_standing, best_deadline, best_id = call, rank, deadline, call.call_id
         return deferred if best is None else best
 
     def _candidates(self, operator: OperatorView) -> int:

@@ -186,6 +186,7 @@ async def test_max_wait_voicemail_records_a_message_and_leaves_a_task_with_its_f
         _callers(lab, "afterhours", {caller: ""}, scenario=SIPP / "caller_menu.xml", seconds=LATE_MAX_WAIT_S + 6), 60
     )
     assert result.all_successful, result  # the caller hangs up while recording: the message is kept
+    await lab.wait_idle(timeout=20)  # the hangup applied to the picture before the record is read
     (record,) = [r for r in await _records(lab) if r.caller == caller]
     assert record.outcome == "voicemail" and record.ended_at is not None
     (task,) = [t for t in await asyncio.to_thread(lab.platform.store.callbacks) if t["phone"] == caller]
