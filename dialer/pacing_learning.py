@@ -22,6 +22,8 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
+ANSWER_BIN_S = 0.25
+ANSWER_EDGES = np.arange(0.0, 120.0 + ANSWER_BIN_S / 2, ANSWER_BIN_S)  # dial timeouts run to 60 s, AMD on top
 _ATOM_Z = np.array([-1.2815516, -0.5244005, 0.0, 0.5244005, 1.2815516])
 SIGMA_FLOOR = 0.01  # a 1% spread: a constant wrap-up still gives a CDF, not a cliff between grid points
 
@@ -127,6 +129,52 @@ class LogNormalFit:
         return np.asarray(np.exp(self.mean_log + self.sigma * _ATOM_Z), dtype=np.float64)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class AnswerTimes:
+    """When calls are answered (or turn out busy), as a histogram of seconds after the launch.
+
+    No family is imposed: answer times are cut off by the dial timeout, and with AMD off people (a lognormal
+    around 9 s) and machines (12 to 18 s) arrive mixed, a shape no lognormal follows. Thousands of attempts an
+    hour fill 0.25 s bins quickly; the prior is a lognormal spread over them, worth `weight` attempts.
+    The weights array is never written to: updates build a new one.
+    """
+
+    weights: FloatArray
+
+    @classmethod
+    def prior(cls, mean_s: float, sd_s: float, weight: float = 5.0) -> AnswerTimes:
+        cdf = LogNormalFit.prior(mean_s, sd_s).cdf(ANSWER_EDGES)
+        return cls(_frozen(np.diff(cdf) * weight / max(float(cdf[-1]), 1e-9)))
+
+    def updated(self, seconds: float, memory: float) -> AnswerTimes:
+        total = float(self.weights.sum())
+        keep = min(1.0, (memory - 1.0) / total) if total > 0 else 1.0
+        weights = self.weights * keep
+        weights[min(max(int(seconds / ANSWER_BIN_S), 0), weights.size - 1)] += 1.0
+        return AnswerTimes(_frozen(weights))
+
+    def cdf(self, seconds: FloatArray) -> FloatArray:
+        """P(answered by t | answered at all) elementwise, linear within a bin."""
+        cumulative = np.concatenate(([0.0], np.cumsum(self.weights)))
+        return np.asarray(np.interp(seconds, ANSWER_EDGES, cumulative / max(cumulative[-1], 1e-12)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AnswerTimes) and bool(np.array_equal(self.weights, other.weights))
+
+    def __hash__(self) -> int:
+        return hash(self.weights.tobytes())
+
+    @property
+    def mean_s(self) -> float:
+        mids = ANSWER_EDGES[:-1] + ANSWER_BIN_S / 2
+        return float((self.weights * mids).sum() / max(float(self.weights.sum()), 1e-12))
+
+
+def _frozen(array: FloatArray) -> FloatArray:
+    array.setflags(write=False)
+    return array
+
+
 @dataclass(frozen=True, slots=True)
 class EndingMix:
     """Decaying Dirichlet counts of how attempts ended, indexed by Ending."""
@@ -160,9 +208,9 @@ class Estimates:
     """Everything pacing has learned: how attempts end and when, and how long operators stay busy."""
 
     mix: EndingMix
-    connect_s: LogNormalFit  # launch to a connectable call's answer (the AMD verdict comes on top)
-    machine_s: LogNormalFit  # launch to a machine's answer (its MACHINE verdict comes on top)
-    busy_s: LogNormalFit  # launch to busy
+    connect_s: AnswerTimes  # launch to a connectable call's answer (the AMD verdict comes on top)
+    machine_s: AnswerTimes  # launch to a machine's answer (its MACHINE verdict comes on top)
+    busy_s: AnswerTimes  # launch to busy
     talk_s: LogNormalFit  # a conversation with a person
     wrapup_s: LogNormalFit  # after-call work
     machine_talk_s: LogNormalFit  # an operator put through to a machine (AMD off) until they drop it
@@ -179,9 +227,9 @@ class Estimates:
         """
         return cls(
             mix=EndingMix.prior(0.5, 0.1, 0.05, strength=5.0),
-            connect_s=LogNormalFit.prior(8.0, 5.0, weight=5.0),
-            machine_s=LogNormalFit.prior(17.0, 4.0, weight=5.0),
-            busy_s=LogNormalFit.prior(3.0, 1.0, weight=5.0),
+            connect_s=AnswerTimes.prior(10.0, 6.0),
+            machine_s=AnswerTimes.prior(15.0, 4.0),
+            busy_s=AnswerTimes.prior(3.0, 1.0),
             talk_s=LogNormalFit.prior(300.0, 200.0, weight=10.0),
             wrapup_s=LogNormalFit.prior(60.0, 20.0, weight=3.0),
             machine_talk_s=LogNormalFit.prior(8.0, 3.0, weight=3.0),

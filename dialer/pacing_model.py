@@ -1,4 +1,4 @@
-"""The predictive model: how likely is it that the next call we launch finds no operator in time?
+"""The predictive model: how many more calls will find no operator in time if we launch one more now?
 
 Pure numpy over a snapshot of the floor and what has been learned; `dialer.pacing` decides with it.
 
@@ -90,12 +90,10 @@ def picture(
     supply = Moments.of(_supply_rows(est, ages, mids + timing.grace_s), float(free))
     share = est.mix.share(Ending.CONNECTABLE)
     n = ringing.size
-    # one CDF evaluation for every point the connect time is needed at: ages, ages + u, the grid's edges and mids
-    # the fit is of the answer; the call is connectable once the verdict is in, connect_delay_s later
-    cdf = _cdf_upto(
-        est.connect_s,
-        timing.timeout_s,
-        np.concatenate((ringing, (ringing[:, None] + mids[None, :]).ravel(), edges, mids)) - timing.connect_delay_s,
+    # one CDF evaluation for every point the connect time is needed at (ages, ages + u, the grid's edges and mids);
+    # what was learned is the answer, and the call is connectable once the verdict is in, connect_delay_s later
+    cdf = est.connect_s.cdf(
+        np.concatenate((ringing, (ringing[:, None] + mids[None, :]).ravel(), edges, mids)) - timing.connect_delay_s
     )
     start, later = cdf[:n], cdf[n : n + n * points].reshape(n, points)
     at_edges, at_mids = cdf[n + n * points : n + n * points + points + 1], cdf[n + n * points + points + 1 :]
@@ -119,8 +117,6 @@ def launch_risks(pic: Picture, first: int, count: int) -> FloatArray:
     Divided by the chance that a call connects, it reads as an abandonment rate. E is the mean of two estimates
     that bracket it (see the module docstring): together they tracked a Monte Carlo of the floor best.
     """
-    import os
-
     launched = np.arange(first, first + count + 1, dtype=np.float64)[:, None]
     c = pic.new_by[None, :]
     surplus = pic.supply.mean - pic.demand.mean - launched * c  # S - D
@@ -130,17 +126,14 @@ def launch_risks(pic: Picture, first: int, count: int) -> FloatArray:
     # each arrival at u is dropped when the calls ahead of it (D(u), seen from an arrival: Palm) fill S(u + g):
     # S - D <= 0, and S - D is whole
     z = (0.5 - surplus) / sd
-    skew = np.clip(k3 / (var * sd), -_SKEW_CAP, _SKEW_CAP) * float(os.environ.get("SKEW", "1"))
+    skew = np.clip(k3 / (var * sd), -_SKEW_CAP, _SKEW_CAP)
     full = np.clip(normal_cdf(z) - normal_pdf(z) * skew / 6.0 * (z * z - 1.0), 0.0, 1.0)
     arriving = pic.demand_density[None, :] + launched * (pic.connect_share * pic.new_when)[None, :]
     per_arrival = (arriving * full).sum(axis=1)
     # the deepest expected shortfall over the horizon
     ratio = -surplus / sd
     deepest = (-surplus * normal_cdf(ratio) + sd * normal_pdf(ratio)).max(axis=1)
-    import os
-
-    wgt = float(os.environ.get("PALMW", "0.5"))
-    drops = wgt * per_arrival + (1 - wgt) * deepest
+    drops = (per_arrival + deepest) / 2.0
     risks = np.diff(drops) / max(pic.connect_share, 1e-9)
     return np.maximum.accumulate(np.clip(risks, 0.0, 1.0))  # one more call never makes the next one safer
 
@@ -169,19 +162,13 @@ def _freed_by(fit: LogNormalFit, elapsed: FloatArray, ahead: FloatArray) -> Floa
     return np.asarray((later - done[:, None]) / np.maximum(1.0 - done, 1e-12)[:, None])
 
 
-def _cdf_upto(fit: LogNormalFit, limit_s: float, seconds: FloatArray) -> FloatArray:
-    """The fit's CDF renormalised to end at `limit_s`: nothing connects after the timeout (and its verdict)."""
-    cdf = fit.cdf(np.append(seconds, limit_s))
-    return np.minimum(cdf[:-1] / max(float(cdf[-1]), 1e-9), 1.0)
-
-
 def _unresolved(est: Estimates, timing: Timing, ages: FloatArray, connected: FloatArray) -> FloatArray:
     """P(a call of this age has not ended yet), from the learned mix of endings and their times."""
     mix = est.mix
     ended = (
         mix.share(Ending.CONNECTABLE) * connected
-        + mix.share(Ending.MACHINE) * _cdf_upto(est.machine_s, timing.timeout_s, ages - timing.machine_delay_s)
-        + mix.share(Ending.BUSY) * _cdf_upto(est.busy_s, timing.timeout_s, ages)
+        + mix.share(Ending.MACHINE) * est.machine_s.cdf(ages - timing.machine_delay_s)
+        + mix.share(Ending.BUSY) * est.busy_s.cdf(ages)
         + mix.share(Ending.NO_ANSWER) * (ages >= timing.timeout_s)
     )
     return np.maximum(1.0 - ended, 1e-6)

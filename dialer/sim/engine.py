@@ -43,15 +43,14 @@ class Operator:
 
 
 class Call:
-    __slots__ = ("fate", "id", "launched_at", "lead", "risk", "target")
+    __slots__ = ("fate", "id", "launched_at", "lead", "risk")
 
-    def __init__(self, ident: int, lead: int, launched_at: float, fate: Fate, risk: float, target: float) -> None:
+    def __init__(self, ident: int, lead: int, launched_at: float, fate: Fate, risk: float) -> None:
         self.id = ident
         self.lead = lead
         self.launched_at = launched_at
         self.fate = fate
-        self.risk = risk
-        self.target = target  # the oracle's: when the operator it was launched for is free
+        self.risk = risk  # what pacing expected it to add to the abandoned calls, per connect
 
 
 class Policy(Protocol):
@@ -96,6 +95,22 @@ class RunResult:
         return max(rates, default=0.0)
 
 
+class _Unset:
+    """The policy slot before run() fills it."""
+
+    amd = False
+    every_event = False
+
+    def decide(self, now: float) -> list[float]:
+        raise RuntimeError("Run.run(policy) first")
+
+    def tick(self, now: float) -> None: ...
+    def ended(self, ending: Ending, after_s: float, now: float) -> None: ...
+    def answered(self, call: Call, *, dropped: bool, now: float) -> None: ...
+    def worked(self, state: int, seconds: float) -> None: ...
+    def connected(self, operator: Operator, call: Call, now: float) -> None: ...
+
+
 class Run:
     """One seed of one scenario under one policy: a heap of (time, sequence, kind, reference)."""
 
@@ -119,9 +134,8 @@ class Run:
         self._events: list[tuple[float, int, int, int]] = []
         self._sequence = 0
         self._calls = 0
-        self._planned: dict[int, tuple[int, float]] = {}
         self._wrapups: dict[int, float] = {}  # operator -> the wrap-up its current call will need
-        self.policy: Policy | None = None
+        self.policy: Policy = _Unset()
 
     # --- the loop -------------------------------------------------------------------------------------------
 
@@ -149,16 +163,16 @@ class Run:
 
     # --- what policies may do -------------------------------------------------------------------------------
 
-    def launch(self, now: float, risk: float = 0.0, lead: int | None = None, target: float = 0.0) -> Call:
+    def launch(self, now: float, risk: float = 0.0, lead: int | None = None) -> Call:
         """Dial the next lead (or the one given); its fate is read at the moment it is dialed."""
         if lead is None:
             lead, self.cursor = self.cursor, self.cursor + 1
         fate = self.leads.fate(lead, now - self.start)
         self._calls += 1
-        call = Call(self._calls, lead, now, fate, risk, target)
+        call = Call(self._calls, lead, now, fate, risk)
         self.ringing[call.id] = call
         self.result.dialed += 1
-        amd = self.policy is not None and self.policy.amd
+        amd = self.policy.amd
         delay = 0.0
         if amd and fate.kind == LIVE:
             delay = self.scenario.amd_human_s
@@ -167,9 +181,8 @@ class Run:
         self._push(now + fate.ends_s + delay, _RESOLVE, call.id)
         return call
 
-    def plan(self, at: float, lead: int, target: float) -> None:
+    def plan(self, at: float, lead: int) -> None:
         """Launch `lead` at `at` (the oracle's way of timing a call to an operator's free moment)."""
-        self._planned[lead] = (lead, target)
         self._push(at, _PLANNED, lead)
 
     def next_live_lead(self, now: float, free_at: float) -> tuple[int, float] | None:
@@ -186,7 +199,6 @@ class Run:
     def _resolve(self, now: float, ident: int) -> None:
         call = self.ringing.pop(ident)
         policy, fate, spec = self.policy, call.fate, self.scenario
-        assert policy is not None
         after = now - call.launched_at
         if fate.kind == LIVE:
             day = self._day(now)
@@ -217,7 +229,6 @@ class Run:
         self._account(operator, now)
         if self.start <= now < self.end:
             self.result.put_through += 1
-        assert self.policy is not None
         if call.fate.kind == LIVE:
             self.result.connected += 1
             operator.state, operator.since = TALK, now
@@ -235,7 +246,6 @@ class Run:
         call = self.waiting.pop(ident, None)
         if call is None:
             return  # put through in time
-        assert self.policy is not None
         if call.fate.kind == LIVE:
             self._abandon(self._day(now))
         self.policy.answered(call, dropped=True, now=now)
@@ -246,7 +256,6 @@ class Run:
 
     def _talk_end(self, now: float, index: int) -> None:
         operator = self.operators[index]
-        assert self.policy is not None
         self.policy.worked(TALK, now - operator.since)
         self._account(operator, now)
         operator.state, operator.since = WRAP, now
@@ -259,7 +268,6 @@ class Run:
 
     def _freed(self, now: float, index: int) -> None:
         operator = self.operators[index]
-        assert self.policy is not None
         self.policy.worked(operator.state, now - operator.since)
         self.wrapping.pop(index, None)
         self.on_machine.pop(index, None)
@@ -279,7 +287,6 @@ class Run:
             self.free[operator.index] = None
 
     def _tick(self, now: float, _ref: int) -> None:
-        assert self.policy is not None
         self.policy.tick(now)
         if now + 1.0 < self.end:
             self._push(now + 1.0, _TICK, 0)
@@ -331,9 +338,8 @@ class Run:
         self.open = False
 
     def _fire_planned(self, now: float, lead: int) -> None:
-        _, target = self._planned.pop(lead)
         if self.open:
-            self.launch(now, 0.0, lead, target)
+            self.launch(now, 0.0, lead)
 
     # --- bookkeeping ----------------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from dialer.pacing import (
     new_memory,
     work_done,
 )
-from dialer.sim.engine import FREE, ON_MACHINE, OUT, TALK, WRAP, Call, Operator, Run, RunResult
+from dialer.sim.engine import FREE, ON_MACHINE, TALK, WRAP, Call, Operator, Run
 from dialer.sim.fates import LIVE
 
 POLICY_NAMES = ("predictive", "progressive", "power:R", "vicidial", "oracle")
@@ -117,7 +117,7 @@ class Predictive(_Policy):
         return list(calls_to_launch(PacingState(floor, self.memory), self.params, now).risks)
 
     def ended(self, ending: Ending, after_s: float, now: float) -> None:
-        self.memory = attempt_ended(self.memory, self.params, ending, after_s)
+        self.memory = attempt_ended(self.memory, self.params, ending, after_s, now)
 
     def answered(self, call: Call, *, dropped: bool, now: float) -> None:
         self.memory = answer_recorded(self.memory, self.params, now, dropped=dropped)
@@ -129,7 +129,8 @@ class Predictive(_Policy):
 class Vicidial(_Policy):
     """VICIdial ADAPT_TAPERED (AST_VDadapt.pl's calculate_dial_level, AST_VDauto_dial.pl's goal calls).
 
-    Every second it samples ready agents, answered calls waiting for one and logged-in agents (15 samples kept);
+    Agents are those VICIdial dials for: READY or INCALL; one in wrap-up is on the disposition screen, PAUSED.
+    Every second it samples ready agents, answered calls waiting for one and those agents (15 samples kept);
     every 15 s the dial level is multiplied by 1 + (avg ready - avg waiting) / avg agents and clamped to [1, 3];
     with more than 20 answers in the last minute and over half of them dropped it is halved; once today's drops
     exceed the cap over more than 50 answers, it is scaled by min(1, minutes left in the shift / 600), 1 past the
@@ -150,15 +151,15 @@ class Vicidial(_Policy):
 
     def decide(self, now: float) -> list[float]:
         run = self.run
-        agents = sum(1 for op in run.operators if op.state != OUT)
         talking = sum(1 for op in run.operators if op.state in (TALK, ON_MACHINE))
+        agents = talking + len(run.free)  # READY and INCALL: an agent on the disposition screen is PAUSED
         active = len(run.ringing) + len(run.waiting) + talking
         return [0.0] * max(round(self.level * agents) - active, 0)
 
     def tick(self, now: float) -> None:
         run = self.run
-        agents = sum(1 for op in run.operators if op.state != OUT)
-        self.samples.append((sum(1 for op in run.operators if op.state == FREE), len(run.waiting), agents))
+        agents = sum(1 for op in run.operators if op.state in (FREE, TALK, ON_MACHINE))
+        self.samples.append((len(run.free), len(run.waiting), agents))
         self.ticks += 1
         if self.ticks % 15 == 0:
             self._adapt(now)
@@ -212,7 +213,7 @@ class Oracle(_Policy):
             if picked is None:
                 break
             self._cover(picked[0], now)
-            run.launch(now, 0.0, picked[0], now)
+            run.launch(now, 0.0, picked[0])
         return []
 
     def connected(self, operator: Operator, call: Call, now: float) -> None:
@@ -227,7 +228,7 @@ class Oracle(_Policy):
         picked = run.next_live_lead(now, free_at)
         if picked is not None:
             self._cover(picked[0], free_at)
-            run.plan(picked[1], picked[0], free_at)
+            run.plan(picked[1], picked[0])
 
     def answered(self, call: Call, *, dropped: bool, now: float) -> None:
         if dropped:
@@ -266,10 +267,6 @@ def parse_ratio(name: str) -> float:
     if not 0 < ratio <= 20:
         raise ValueError(f"policy = {name!r}: R must be > 0 and <= 20")
     return ratio
-
-
-def simulate(scenario_run: Run, name: str) -> RunResult:
-    return scenario_run.run(make_policy(name, scenario_run))
 
 
 _EMPTY = new_memory(PacingParams())
