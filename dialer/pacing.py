@@ -167,7 +167,11 @@ def _predictive(state: PacingState, params: PacingParams, now: float, progressiv
     # the slide counts only answers already had: early in a window the model's own estimates are the least sure,
     # and its expected answers must not pay for its own risks
     import os
-    share = fallback(headroom(abandoned, answered, flight if os.environ.get("SLIDEP") else replace(flight, answers=0.0), z, cap), params.slide_calls)
+
+    share = fallback(
+        headroom(abandoned, answered, flight if os.environ.get("SLIDEP") else replace(flight, answers=0.0), z, cap),
+        params.slide_calls,
+    )
     threshold = memory.threshold * share
     risks: list[float] = []
     while len(risks) < params.max_launch:
