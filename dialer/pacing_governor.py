@@ -14,9 +14,11 @@ Why it is built this way:
   the slide is for what tuning cannot catch (a burst of drops, a small campaign's first hundred answers).
 - People that AMD wrongly takes for machines are hung up on: abandoned, though the dialer never sees it. They are
   counted as expected values from the audited false-positive rate, on every HUMAN verdict.
-- The threshold (the abandonment chance allowed to the last call launched) is tuned online by integral control:
-  each answer moves its log by gain x (target - abandoned), so over many answers the drop rate settles at the target
-  whatever the model's own bias; clipping it is the anti-windup.
+- The threshold (the abandonment cost allowed to the last call launched) is tuned online by integral control:
+  each answer moves its log by gain x (target - abandoned), so over many answers the drop rate settles at the
+  target whatever the model's own bias; clipping it, and holding it while the governor slides, is the anti-windup.
+- The slide counts only answers already had: early in a window the model's estimates are the least sure, and its
+  own expected answers must not pay for its own risks. A campaign's first window thus starts progressive.
 """
 
 from __future__ import annotations

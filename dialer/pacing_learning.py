@@ -6,9 +6,14 @@ Why these shapes:
 - Attempts end four ways as the dialer sees them: connectable (a person answered, or without AMD anything that
   answered), machine (the AMD verdict), busy, no answer (our own timeout). Their shares are a Dirichlet whose counts
   decay, so the estimate follows a list whose answer rate drifts through the day; the prior is where it starts.
-- Durations (time to each ending, talk, wrap-up) are lognormal: positive and right-skewed, and a fit is two running
-  moments of log-durations. The moments are exponentially weighted with an effective sample size capped at `memory`,
-  the same forgetting. A near-constant duration (a fixed wrap-up) gives a tiny sigma, floored so the CDF stays smooth.
+- When an attempt is answered (or turns out busy) is a histogram: bounded by the dial timeout, and with AMD off
+  people and machines arrive mixed, a shape no single family follows.
+- Operators' durations (talk, wrap-up, hanging up on a machine) are lognormal: positive and right-skewed, and a fit
+  is two running moments of log-durations, exponentially weighted with an effective sample size capped at
+  `memory`, the same forgetting. A near-constant duration (a fixed wrap-up) gives a tiny sigma, floored so the
+  CDF stays smooth.
+- Every prior errs toward launching too few calls (many answers, long talks): a fresh campaign's window has no
+  room for abandoned calls, idle minutes are the cheaper mistake.
 """
 
 from __future__ import annotations

@@ -261,10 +261,7 @@ class Run:
         operator.state, operator.since = WRAP, now
         if self.talking.pop(index, None) is not None:
             self.wrapping[index] = now
-        self._push(now + self._wrapup_of(index), _FREE, index)
-
-    def _wrapup_of(self, index: int) -> float:
-        return self._wrapups.pop(index)
+        self._push(now + self._wrapups.pop(index), _FREE, index)
 
     def _freed(self, now: float, index: int) -> None:
         operator = self.operators[index]
