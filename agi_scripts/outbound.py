@@ -1,8 +1,9 @@
-"""The `outbound` FastAGI script: a dialer's call answered by the network, in three moments.
+"""The `outbound` FastAGI script: a dialer's call answered by the network, in four moments.
 
 `person`: a person answered (or AMD was off, or unsure): the campaign's queue gives an operator at once (session
 mode: bridged in) or within the grace time, else the call is abandoned and the dialplan plays the identification
-message. `machine`: AMD heard an answering machine. `dnc`: the person pressed the do-not-call key in the message.
+message. `machine`: AMD heard an answering machine (`message`: a recorded message was then left on it, the lead's
+consent allowing). `dnc`: the person pressed the do-not-call key in the message.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from agi_scripts.route import Arrived, Routed, Waiting
+from agi_scripts.route import Arrived, Routed, Waiting, routed_variables
 from agi_scripts.server import AgiSession
 from asterisk_conf import variables
 from switchboard.errors import AgiHangupError
@@ -23,7 +24,7 @@ class OutboundDesk(Protocol):
 
     def outbound_answered(self, uniqueid: str, now: float) -> tuple[Arrived, float] | None: ...  # arrival, grace (s)
     def outbound_abandoned(self, uniqueid: str, now: float) -> None: ...
-    def outbound_machine(self, uniqueid: str, now: float) -> None: ...
+    def outbound_machine(self, uniqueid: str, now: float, message: bool = False) -> None: ...
     def outbound_dnc(self, uniqueid: str, now: float) -> None: ...
 
 
@@ -33,8 +34,8 @@ def build_outbound_handler(
     async def outbound(session: AgiSession) -> None:
         action = session.request.args[0] if session.request.args else ""
         uniqueid = session.request.uniqueid
-        if action == "machine":
-            desk.outbound_machine(uniqueid, clock())
+        if action in ("machine", "message"):  # AMD said MACHINE; then, with consent, a message was left on it
+            desk.outbound_machine(uniqueid, clock(), message=action == "message")
             return
         if action == "dnc":
             desk.outbound_dnc(uniqueid, clock())
@@ -50,9 +51,7 @@ def build_outbound_handler(
         if routed is None or not routed.target:  # no await from here to the abandon: nobody is assigned between
             desk.outbound_abandoned(uniqueid, clock())
             return
-        await session.set_variable(variables.CALL_ID, routed.call_id)
-        await session.set_variable(variables.RECORDING, routed.recording)
-        await session.set_variable(variables.TARGET, routed.target)
+        await session.set_variables(routed_variables(routed), last=True)
 
     return outbound
 

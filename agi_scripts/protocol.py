@@ -211,6 +211,15 @@ def format_command(verb: str, *args: str | int) -> bytes:
 DTMF_KEYS = "0123456789*#"
 
 
+_APP_ARG_SPECIAL = re.compile(r'[\\,|"()\[\]{}]')
+
+
+def app_arg_escape(value: str) -> str:
+    """A value as one dialplan application argument: a backslash before each character Asterisk's argument splitter
+    (ast_app_separate_args) treats as syntax, which it removes again, keeping the character."""
+    return _APP_ARG_SPECIAL.sub(lambda match: "\\" + match.group(), value)
+
+
 class AgiCommands:
     """The AGI commands a handler uses, built on command(): a session, or a test's in-memory fake."""
 
@@ -219,11 +228,36 @@ class AgiCommands:
     async def command(self, verb: str, *args: str | int) -> AgiReply:
         raise NotImplementedError
 
+    async def last_command(self, verb: str, *args: str | int) -> None:
+        """The handler's final command: a live session sends it and ends at once, without waiting for the reply
+        (Asterisk runs it, then reads our end of the connection and moves on in the dialplan). Here: command()."""
+        await self.command(verb, *args)
+
     async def answer(self) -> AgiReply:
         return await self.command("ANSWER")
 
     async def set_variable(self, name: str, value: str) -> None:
         await self.command("SET VARIABLE", name, value)
+
+    async def set_variables(self, values: Mapping[str, str], *, last: bool = False) -> None:
+        """Set several channel variables in one round trip (MSet, Asterisk 13.8 and later), else SET VARIABLE.
+
+        One command instead of one per variable: each round trip is two wake-ups of two processes, the largest part
+        of the time from the AGI request to the operator's Dial. MSet splits its arguments as every application does
+        (commas, '|', quotes, brackets), so each value's special characters are escaped with a backslash.
+        `last`: the handler's final command, sent without waiting for its reply (see last_command).
+        """
+        if len(values) == 1:
+            [(name, value)] = values.items()
+            command: tuple[str, ...] = ("SET VARIABLE", name, value)
+        else:
+            command = ("EXEC", "MSet", ",".join(f"{name}={app_arg_escape(value)}" for name, value in values.items()))
+        if last:
+            await self.last_command(*command)
+            return
+        reply = await self.command(*command)
+        if command[0] == "EXEC" and reply.result == "-2":
+            raise AgiCommandError("Asterisk has no application 'MSet'")
 
     async def get_variable(self, name: str) -> str | None:
         """The variable's value, or None when it is not set (Asterisk cuts it at 1023 characters)."""

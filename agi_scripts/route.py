@@ -1,7 +1,8 @@
 """The `route` FastAGI script: the hotline hands each call here, and we tell the dialplan whom to dial.
 
-With an operator free: three AGI commands (call id, recording path, Dial target). Otherwise the caller is held
-here, with music and position announcements, until the engine gives them an operator or the maximum wait passes.
+With an operator free: one AGI command (MSet of the call id, recording path and Dial target), its reply not
+awaited. Otherwise the caller is held here, with music and position announcements, until the engine gives them an
+operator or the maximum wait passes.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ class CallRouter(Protocol):
 Handler = Callable[[AgiSession], Awaitable[None]]
 
 
+def routed_variables(routed: Routed) -> dict[str, str]:
+    """What the dialplan needs to connect a routed call, set in one AGI command (the target last)."""
+    return {variables.CALL_ID: routed.call_id, variables.RECORDING: routed.recording, variables.TARGET: routed.target}
+
+
 CALLBACK_KEY = "1"
 CALLBACK_WAIT_MS = 6000
 
@@ -99,9 +105,7 @@ def build_route_handler(router: CallRouter, clock: Callable[[], float] = time.ti
         if routed is None:
             await session.set_variable(variables.TARGET, "")
             return
-        await session.set_variable(variables.CALL_ID, routed.call_id)
-        await session.set_variable(variables.RECORDING, routed.recording)
-        await session.set_variable(variables.TARGET, routed.target)
+        await session.set_variables(routed_variables(routed), last=True)
 
     return route
 

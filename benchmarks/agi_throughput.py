@@ -25,15 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agi_scripts.server import AgiSession, FastAgiServer, Handler
 
 
-async def _three_set_variables(session: AgiSession) -> None:
-    await session.set_variable("SWITCHBOARD_CALL_ID", session.request.uniqueid)
-    await session.set_variable("SWITCHBOARD_RECORDING", "/recordings/2024/06/1718000000.42.wav")
-    await session.set_variable("SWITCHBOARD_TARGET", "PJSIP/op1042")
+async def _routed_variables(session: AgiSession) -> None:
+    await session.set_variables(
+        {
+            "SWITCHBOARD_CALL_ID": session.request.uniqueid,
+            "SWITCHBOARD_RECORDING": "/recordings/2024/06/1718000000.42.wav",
+            "SWITCHBOARD_TARGET": "PJSIP/op1042",
+        }
+    )
 
 
 def _local_benchmark_handler(*_options: object) -> Handler:
-    """The route script's three SET VARIABLE and nothing else: the server's own cost."""
-    return _three_set_variables
+    """The route script's one MSet of three variables and nothing else: the server's own cost."""
+    return _routed_variables
 
 
 def _route_handler_builder() -> tuple[Callable[..., Handler], str]:
@@ -41,11 +45,11 @@ def _route_handler_builder() -> tuple[Callable[..., Handler], str]:
     try:
         from agi_scripts.route import build_benchmark_handler
     except ImportError:
-        return _local_benchmark_handler, "local three SET VARIABLE (no agi_scripts.route.build_benchmark_handler)"
+        return _local_benchmark_handler, "local MSet of three variables (no agi_scripts.route.build_benchmark_handler)"
     return build_benchmark_handler, "agi_scripts.route.build_benchmark_handler"
 
 
-COMMANDS_PER_SESSION = 3
+COMMANDS_PER_SESSION = 1  # the route script's EXEC MSet of call id, recording and target
 REPLY = b"200 result=1\n"
 # What Asterisk 16's launch_netscript() and setup_env() write, in that order.
 HEADER_TEMPLATE = (

@@ -61,6 +61,7 @@ fi
 if [ "${SWITCHBOARD_WITH_BROWSER:-1}" = 1 ]; then
   have chromium || need_pkgs+=(chromium)
   have chromedriver || need_pkgs+=(chromium-driver)
+  have_file /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || need_pkgs+=(fonts-dejavu-core)  # text in screenshots
 fi
 have sox || need_pkgs+=(sox)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -20,9 +20,15 @@ SwitchboardError
 ├── LeadFileError               a lead or DNC file (or its mapping) cannot be read; names the line, field or value
 ├── PrivacyError                an export, erasure or retention run was refused (an invalid number, a file it
 │                               cannot rewrite, a table it does not know how to erase from)
-└── CampaignError               a campaign file or setting was refused, or names no such campaign; names field and value
-    ├── AttemptRefusedError     the lead may not be dialled now (do-not-call, attempt caps, calling hours, status)
-    └── DispositionError        an operator's disposition was refused (reason, callback time, order form, survey)
+├── CampaignError               a campaign file or setting was refused, or names no such campaign; names field and value
+│   ├── AttemptRefusedError     the lead may not be dialled now (do-not-call, attempt caps, calling hours, status)
+│   └── DispositionError        an operator's disposition was refused (reason, callback time, order form, survey)
+├── CommandError                a command to the running platform over the Redis bus failed (switchboard/commands.py)
+│   ├── CommandTimeoutError     no platform answered within the timeout (is `switchboard run` running?)
+│   └── CommandRefusedError     the platform refused it: unknown command, bad arguments (named), no such operator
+├── DaysOffError                a request for days off, or a decision on one, was refused; names the field and value
+└── SupervisionError            a wallboard request was refused: a chart's date or zone, a staffing input (named)
+    └── SpyRefusedError         listen/whisper/barge refused: no supervisor's phone, no such operator, not on a call
 """
 
 from __future__ import annotations
@@ -134,3 +140,42 @@ class AttemptRefusedError(CampaignError):
 
 class DispositionError(CampaignError):
     """An operator's disposition was refused: an unknown code, no refusal reason, a bad callback, form or survey."""
+
+
+class CommandError(SwitchboardError):
+    """A command sent to the running platform over the Redis command bus failed (or Redis could not be reached)."""
+
+
+class CommandTimeoutError(CommandError):
+    """No platform answered within the timeout: it is not running, or too busy. The command may still have run."""
+
+
+class CommandRefusedError(CommandError):
+    """The platform refused the command: unknown name, bad arguments (`field` names the one), no such operator."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class DaysOffError(SwitchboardError):
+    """A request for days off, or a supervisor's decision on one, was refused; `field` names the field at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class SupervisionError(SwitchboardError):
+    """A wallboard request was refused: a chart's date or time zone, a staffing calculator input; names it."""
+
+
+class SpyRefusedError(SupervisionError):
+    """Listen / whisper / barge refused: no supervisor's phone, no such operator, not on a call, an unknown mode.
+
+    `field` names the argument at fault (supervisor, operator, mode), as the command bus reports it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis.asyncio as aioredis
 from sqlalchemy.engine import Engine
 
 from asterisk_conf import variables
@@ -23,8 +24,9 @@ from dialer.campaigns.model import Result
 from switchboard.ami.client import AmiClient
 from switchboard.config import DialerSection, Site
 from switchboard.errors import AmiError, AttemptRefusedError, SwitchboardError
-from switchboard.events import CallerHungUp, Event, OriginateFailed
-from switchboard.outbound_pacing import launches
+from switchboard.events import CallerHungUp, Event, OperatorAnswered, OriginateFailed
+from switchboard.outbound_board import DialerBoard
+from switchboard.outbound_pacing import Pacer, PastAttempt, Ringing, free_operators
 from switchboard.picture import Arrival, Picture
 from switchboard.privacy import mask_number
 from switchboard.store import attempts as store_attempts
@@ -61,6 +63,9 @@ class InFlight:
     gone_at: float | None = None  # the channel hung up before answering; its OriginateResponse may follow
     gone_cause: int = 0
     failed_at: float | None = None  # an OriginateResponse failure with no reason: the hangup cause will say
+    risk: float = 0.0  # what the pacing counted this call could add to the abandoned calls (predictive)
+    put_through: bool = False  # a person answered and an operator took them (or the grace ran out: result)
+    message: bool = False  # a recorded message was left on the answering machine (the lead's consent allows it)
 
 
 @dataclass
@@ -77,12 +82,21 @@ class DialerFigures:
 
 class OutboundDialer:
     def __init__(
-        self, site: Site, engine: Engine, ami: AmiClient, picture: Picture, clock: Callable[[], float] = time.time
+        self,
+        site: Site,
+        engine: Engine,
+        ami: AmiClient,
+        picture: Picture,
+        clock: Callable[[], float] = time.time,
+        redis: aioredis.Redis | None = None,  # where the live figures go (switchboard.outbound_board)
     ) -> None:
         self.site, self.engine, self.ami, self.picture, self.clock = site, engine, ami, picture, clock
+        self.board = DialerBoard(site.dialers, redis)
         self.inflight: dict[str, InFlight] = {}  # by channel id
         self.campaigns: dict[str, dialing.CampaignState] = {}
         self.figures: dict[str, DialerFigures] = {d.campaign: DialerFigures() for d in site.dialers}
+        self.pacers = {d.campaign: Pacer(d, _wrapup_s(site, d)) for d in site.dialers}
+        self._remembered: set[str] = set()  # campaigns whose pacing memory was rebuilt from the store
         self.errors: list[str] = []
         self._refreshed = 0.0
         self._recovered = False
@@ -93,6 +107,7 @@ class OutboundDialer:
         now = self.clock()
         if now - self._refreshed >= CAMPAIGN_REFRESH_S:
             await self._refresh(now)
+        self._observe(now)
         if not self._recovered or not self.ami.connected:
             return
         self._close_silent(now)
@@ -104,9 +119,11 @@ class OutboundDialer:
     async def _refresh(self, now: float) -> None:
         for dialer in self.site.dialers:
             try:
-                self.campaigns[dialer.campaign] = await asyncio.to_thread(
-                    dialing.campaign_state, self.engine, dialer.campaign
-                )
+                state = await asyncio.to_thread(dialing.campaign_state, self.engine, dialer.campaign)
+                self.campaigns[dialer.campaign] = state
+                if dialer.campaign not in self._remembered:
+                    await self._remember(dialer, state.id)
+                await self.board.seed(self.engine, dialer, state.id, self.clock())
             except SwitchboardError as exc:
                 if self.campaigns.pop(dialer.campaign, None) is not None or not self._refreshed:
                     log.warning("dialer %r stopped: %s", dialer.campaign, exc)
@@ -114,18 +131,46 @@ class OutboundDialer:
         if not self._recovered and self.ami.connected:
             await self.recover()
 
+    async def _remember(self, dialer: DialerSection, campaign_id: int) -> None:
+        """The pacing's memory from the campaign's attempts: the legal window and what recent calls taught."""
+        pacer, now = self.pacers[dialer.campaign], self.clock()
+        since = now - pacer.params.window_s
+        history = await asyncio.to_thread(dialing.pacing_history, self.engine, campaign_id, since)
+        pacer.rebuild((PastAttempt(h.started_at, h.ended_at, h.result, h.answered_at, h.talk_s) for h in history), now)
+        self._remembered.add(dialer.campaign)
+
     async def _launch(self, dialer: DialerSection, campaign: dialing.CampaignState, now: float) -> None:
-        ringing = sum(1 for f in self.inflight.values() if f.dialer is dialer and f.answered_at is None)
-        wanted = launches(dialer, self.picture, ringing, now)
+        pacer = self.pacers[dialer.campaign]
+        mine = [(c, f) for c, f in self.inflight.items() if f.dialer is dialer]
+        ringing = [Ringing(f.started_at, f.risk) for _, f in mine if f.answered_at is None]
+        waiting = sum(1 for channel, f in mine if self._waiting(channel, f))
+        wanted = pacer.launches(self.picture, ringing, waiting, now)
         if wanted <= 0:
             return
+        risks = pacer.last_risks
         busy_numbers = {f.phone for f in self.inflight.values()}
         due = await asyncio.to_thread(dialing.due_leads, self.engine, campaign.id, now, wanted, busy_numbers)
-        for lead in due:
-            await self._place(dialer, campaign, lead, now)
+        for n, lead in enumerate(due):
+            await self._place(dialer, campaign, lead, now, risks[n] if n < len(risks) else 0.0)
+
+    def _waiting(self, channel: str, flight: InFlight) -> bool:
+        """A person answered and waits, within the grace, for an operator."""
+        return flight.answered_at is not None and flight.result is None and not flight.put_through
+
+    def _ringing(self, dialer: DialerSection) -> int:
+        return sum(1 for f in self.inflight.values() if f.dialer is dialer and f.answered_at is None)
+
+    def _observe(self, now: float) -> None:
+        """The floor at this tick for the console's live figures (published at most once a second)."""
+        for dialer in self.site.dialers:
+            campaign = self.campaigns.get(dialer.campaign)
+            status = campaign.status if campaign is not None else "unknown"
+            free = free_operators(dialer, self.picture, now)
+            self.board.observe(dialer, free, self._ringing(dialer), status, now)
+        self.board.publish(now)
 
     async def _place(
-        self, dialer: DialerSection, campaign: dialing.CampaignState, lead: dialing.DueLead, now: float
+        self, dialer: DialerSection, campaign: dialing.CampaignState, lead: dialing.DueLead, now: float, risk: float
     ) -> None:
         try:  # the row first: hours, caps and do-not-call are checked again inside its transaction
             attempt_id = await asyncio.to_thread(store_attempts.record_attempt, self.engine, lead.id, now=now)
@@ -133,9 +178,15 @@ class OutboundDialer:
             log.debug("lead %d not dialled: %s", lead.id, exc)
             return
         channel = f"{CHANNEL_PREFIX}{attempt_id}"
-        self.inflight[channel] = InFlight(attempt_id, lead.id, lead.phone, dialer, now)
+        self.inflight[channel] = InFlight(attempt_id, lead.id, lead.phone, dialer, now, risk=risk)
         self.figures[dialer.campaign].dialed += 1
-        channel_vars = f"SWITCHBOARD_AMD={int(dialer.amd)},SWITCHBOARD_ABANDON_MESSAGE={dialer.abandon_message}"
+        self.board.launched(dialer, now)
+        amd = self.pacers[dialer.campaign].params.amd  # on only while AMD's audited errors cost little of the cap
+        message = dialer.machine_message if amd and lead.consent else ""  # never on a machine without consent
+        channel_vars = (
+            f"SWITCHBOARD_AMD={int(amd)},SWITCHBOARD_ABANDON_MESSAGE={dialer.abandon_message},"
+            f"SWITCHBOARD_MACHINE_MESSAGE={message}"
+        )
         headers = {
             "Channel": f"PJSIP/{lead.phone}@trunk",
             "Context": variables.CTX_OUTBOUND,
@@ -159,7 +210,9 @@ class OutboundDialer:
         flight = self.inflight.get(uniqueid)
         if flight is None:
             return None
-        flight.answered_at = flight.answered_at or now
+        if flight.answered_at is None:
+            flight.answered_at = now
+            self.pacers[flight.dialer.campaign].answered(flight.started_at, now, person=True)
         arrival = self.picture.route_outbound(uniqueid, flight.phone, flight.dialer.queue, now)
         return arrival, flight.dialer.grace_s
 
@@ -167,14 +220,19 @@ class OutboundDialer:
         flight = self.inflight.get(uniqueid)
         if flight is not None:
             flight.result = Result.ABANDONED
+            self.pacers[flight.dialer.campaign].put_through(now, dropped=True)
             self.picture.leave(uniqueid, now, "abandoned")
             log.info("attempt %d abandoned: no operator within %.1fs", flight.attempt_id, flight.dialer.grace_s)
 
-    def outbound_machine(self, uniqueid: str, now: float) -> None:
+    def outbound_machine(self, uniqueid: str, now: float, message: bool = False) -> None:
+        """AMD said MACHINE (`message`: then a recorded message was left, the lead's consent allowing it)."""
         flight = self.inflight.get(uniqueid)
         if flight is not None:
-            flight.answered_at = flight.answered_at or now
+            if flight.answered_at is None:
+                flight.answered_at = now
+                self.pacers[flight.dialer.campaign].answered(flight.started_at, now, person=False)
             flight.result = Result.MACHINE
+            flight.message = flight.message or message
 
     def outbound_dnc(self, uniqueid: str, now: float) -> None:
         """The person pressed the do-not-call key during the abandon message: on the system's list at once."""
@@ -190,7 +248,9 @@ class OutboundDialer:
 
     async def on_event(self, event: Event, record: CallRecord | None) -> None:
         """After the picture applied `event` (`record`: the call record it closed, if any)."""
-        if isinstance(event, OriginateFailed):
+        if isinstance(event, OperatorAnswered):
+            self._put_through(event.uniqueid, event.at)
+        elif isinstance(event, OriginateFailed):
             channel = event.uniqueid if event.uniqueid in self.inflight else self._by_channel(event.channel)
             flight = self.inflight.get(channel or "")
             if channel is None or flight is None or flight.answered_at is not None:
@@ -210,6 +270,13 @@ class OutboundDialer:
                 return  # else the OriginateResponse says why; kept in case it never comes
             result = flight.result or (Result.ANSWERED if record and record.answered_at else Result.ABANDONED)
             await self._finish(event.uniqueid, result, event.at, record)
+
+    def _put_through(self, channel: str, at: float) -> None:
+        """An operator took the person who answered: the pacing learns the call was not dropped."""
+        flight = self.inflight.get(channel)
+        if flight is not None and not flight.put_through and flight.result is None:
+            flight.put_through = True
+            self.pacers[flight.dialer.campaign].put_through(at, dropped=False)
 
     def _by_channel(self, channel: str) -> str | None:
         return next((c for c, f in self.inflight.items() if f"PJSIP/{f.phone}@trunk" == channel), None)
@@ -233,7 +300,13 @@ class OutboundDialer:
         figures.answered += result in (Result.ANSWERED, Result.ABANDONED)
         figures.abandoned += result is Result.ABANDONED
         figures.machines += result is Result.MACHINE
+        self.board.attempt_ended(flight.dialer, result, now)
         answered = record.answered_at if record is not None else None
+        pacer = self.pacers[flight.dialer.campaign]
+        if flight.answered_at is None:
+            pacer.unanswered(result, flight.started_at, now)
+        elif result is Result.ANSWERED and answered:
+            pacer.talk_ended(now - answered)
         details: dict[str, Any] = {
             "now": now, "uniqueid": channel, "answered_at": flight.answered_at,
             "operator": record.operator if record is not None else None,
@@ -242,6 +315,8 @@ class OutboundDialer:
             "recording": record.recording if record is not None and answered else None,
             "call_id": record.id if record is not None else None,
         }  # fmt: skip
+        if flight.message:
+            details["note"] = "recorded message left on the answering machine"
         try:
             await asyncio.to_thread(store_attempts.finish_attempt, self.engine, flight.attempt_id, result, **details)
         except SwitchboardError as exc:
@@ -282,3 +357,8 @@ class OutboundDialer:
     def _error(self, text: str) -> None:
         log.error("%s", text)
         self.errors.append(text)
+
+
+def _wrapup_s(site: Site, dialer: DialerSection) -> float:
+    queue = site.queue(dialer.queue)
+    return float(queue.wrapup_s) if queue is not None else 0.0

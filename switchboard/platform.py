@@ -20,6 +20,7 @@ from agi_scripts.server import FastAgiServer
 from asterisk_conf import variables
 from switchboard.ami.client import AmiClient, ConnectionChange
 from switchboard.ami.translate import PJSIP_PREFIX, sessions_in, translate
+from switchboard.commands import CommandConsumer
 from switchboard.config import Site
 from switchboard.errors import AmiError, StoreError, SwitchboardError
 from switchboard.live import LiveState
@@ -50,6 +51,12 @@ class _Snapshot:
     sessions: dict[str, str]  # channel uniqueid -> operator, for the phones found in their holding bridge
 
 
+# The AMI event classes the platform follows: every event translate() reads is in `call` (DeviceStateChange, DialEnd,
+# Hangup, ConfbridgeJoin, OriginateResponse), `system` says Asterisk is up. The dialplan class (a Newexten and VarSets
+# for every priority run) and RTCP reports would be most of the traffic, read and dropped on the routing event loop.
+EVENT_CLASSES = "system,call"
+
+
 class Platform:
     def __init__(self, site: Site, *, clock: Callable[[], float] = time.time) -> None:
         self.site = site
@@ -58,9 +65,10 @@ class Platform:
         self.store = CallStore(make_engine(site.store_url_effective))
         self.live = LiveState(site.redis_url)
         self.ami = AmiClient(
-            str(site.asterisk.host), site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime"
-        )
-        self.dialer = OutboundDialer(site, self.store.engine, self.ami, self.picture, clock)
+            str(site.asterisk.host), site.asterisk.ami_port, site.ami.user, site.ami.secret, name="runtime",
+            events=EVENT_CLASSES,
+        )  # fmt: skip
+        self.dialer = OutboundDialer(site, self.store.engine, self.ami, self.picture, clock, redis=self.live.redis)
         self._dialer_tasks: set[asyncio.Task[None]] = set()
         self.agi = FastAgiServer(
             {
@@ -205,6 +213,8 @@ class Platform:
             asyncio.create_task(self._follow_events(), name="platform-events"),
             asyncio.create_task(self._flush_loop(), name="platform-flush"),
             asyncio.create_task(self._tick_loop(), name="platform-tick"),
+            # The console and the CLI ask for logins, pauses ... over Redis (switchboard/commands.py).
+            asyncio.create_task(CommandConsumer(self, self.site.redis_url, clock=self.clock).run(), name="commands"),
         ]
 
     async def stop(self) -> None:

@@ -80,7 +80,7 @@ class AmiClient:
         reconnect: bool = True,
         backoff_initial: float = 0.1,
         backoff_max: float = 5.0,
-        events: bool = True,
+        events: bool | str = True,
         name: str = "ami",
     ) -> None:
         self._host, self._port = host, port
@@ -256,7 +256,8 @@ class AmiClient:
         headers = {
             "Username": self._username,
             "Secret": self._secret,
-            "Events": "on" if self._events else "off",
+            # True/False, or the event classes to receive ("system,call"): Asterisk then never sends the others.
+            "Events": self._events if isinstance(self._events, str) else "on" if self._events else "off",
         }
         user = self._username
         try:

@@ -5,7 +5,9 @@ Add a topic: write switchboard/cli/<topic>.py using `cli` from base, and import 
 
 import switchboard.cli.acd  # registers the commands
 import switchboard.cli.campaign  # registers the commands
+import switchboard.cli.console  # registers the commands
 import switchboard.cli.dialer  # registers the commands
+import switchboard.cli.dialplan  # registers the commands
 import switchboard.cli.leads  # registers the commands
 import switchboard.cli.operator  # registers the commands
 import switchboard.cli.person  # registers the commands

@@ -1,13 +1,15 @@
-"""`switchboard operator`: an operator's screen for the call they are on, and the disposition that closes it.
+"""`switchboard operator`: log in, out, pause and unpause (over the platform's command bus), the screen pop of the
+call on, the disposition that closes it, and a request for days off.
 
-The screen comes from the running platform's live state (Redis: who is on which call) and the store (the lead,
-its campaign's script with the lead's fields filled in, the order form prefilled, the dispositions to choose from).
+The screen comes from the running platform's live state (Redis: who is on which call) and the store
+(switchboard/operator_screen.py, shared with the console's operator desk).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import getpass
+import time
 from typing import Any
 
 import click
@@ -17,12 +19,10 @@ from switchboard import keys
 from switchboard.cli.base import CliContext, cli, config_option, emit
 from switchboard.errors import SwitchboardError
 
-ATTEMPT_CHANNEL = "switchboard-out-"  # switchboard.outbound.CHANNEL_PREFIX: the dialer's calls name their attempt
-
 
 @cli.group("operator")
 def operator() -> None:
-    """What an operator sees and records: the screen pop of the current call, the disposition after it."""
+    """What an operator does and sees: state (login, pause ...), the screen pop, the disposition, days off."""
 
 
 @operator.command("screen")
@@ -31,27 +31,23 @@ def operator() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the screen as JSON.")
 @click.pass_obj
 def screen(obj: CliContext, sip_user: str, as_json: bool) -> None:
-    """The screen pop for SIP_USER's current call: the lead, the script, the order form (campaign calls), or the
-    caller and the queue (hotline calls)."""
+    """The screen pop for SIP_USER's current call: the lead, past contacts, the script, the order form (campaign
+    calls), or the caller, the queue and earlier calls from that number (hotline calls)."""
+    from switchboard.operator_screen import screen_pop
     from switchboard.store.calls import make_engine
-    from switchboard.store.campaigns import operator_view
 
     site = obj.site()
     call = _current_call(site.redis_url, sip_user)
-    if call is None:
-        emit({"operator": sip_user, "call": None}, as_json, f"{sip_user} is not on a call")
-        return
-    uniqueid, data = call
-    if not uniqueid.startswith(ATTEMPT_CHANNEL):
-        view = {"operator": sip_user, "call": uniqueid, "queue": data.get("queue"), "direction": "inbound"}
-        emit(view, as_json, f"{sip_user}: hotline call in queue {data.get('queue')}")
-        return
-    attempt_id = int(uniqueid.removeprefix(ATTEMPT_CHANNEL))
-    engine = make_engine(site.store_url_effective)
-    lead_id = _lead_of(engine, attempt_id)
-    view = {"operator": sip_user, "call": uniqueid, "attempt_id": attempt_id, "direction": "outbound"}
-    view |= operator_view(engine, lead_id, operator=sip_user)
-    emit(view, as_json, f"attempt {attempt_id}, campaign {view['campaign']}\n\n{view['script']}")
+    try:
+        view = screen_pop(make_engine(site.store_url_effective), site, sip_user, call, time.time())
+    except SwitchboardError as exc:
+        raise click.ClickException(str(exc)) from None
+    if view["call"] is None:
+        emit(view, as_json, f"{sip_user} is not on a call")
+    elif view["direction"] == "inbound":
+        emit(view, as_json, f"{sip_user}: hotline call in queue {view.get('queue')} from {view.get('caller')}")
+    else:
+        emit(view, as_json, f"attempt {view['attempt_id']}, campaign {view['campaign']}\n\n{view['script']}")
 
 
 @operator.command("dispose")
@@ -94,31 +90,88 @@ def dispose(
 def _current_call(redis_url: str, sip_user: str) -> tuple[str, dict[str, Any]] | None:
     import redis.asyncio as aioredis
 
-    async def read() -> dict[Any, Any]:
+    from switchboard.operator_screen import current_call
+
+    async def read() -> tuple[str, dict[str, Any]] | None:
         client = aioredis.from_url(redis_url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2)
         try:
-            return dict(await client.hgetall(keys.calls_in_progress()))  # text: decode_responses
+            return await current_call(client, sip_user)
         finally:
             await client.aclose()
 
     try:
-        calls = asyncio.run(read())
+        return asyncio.run(read())
     except (OSError, RedisError) as exc:
         raise click.ClickException(f"redis_url = {redis_url!r}: cannot read the live calls: {exc}") from None
-    for uniqueid, text in calls.items():  # str: decode_responses
-        data = json.loads(text)
-        if data.get("operator") == sip_user and data.get("answered_at"):
-            return uniqueid, data
-    return None
 
 
-def _lead_of(engine: Any, attempt_id: int) -> int:
-    import sqlalchemy as sa
+# -- The operator's state, over the platform's command bus (as the phone's *41, *42, *43X, *44 do it) ---------------
+def _command(obj: CliContext, name: str, args: dict[str, str]) -> dict[str, Any]:
+    from switchboard.commands import send_sync
 
-    from switchboard.store.schema import attempts
+    site = obj.site()
+    try:
+        return send_sync(site.redis_url, name, args, sender=f"cli:{getpass.getuser()}")
+    except SwitchboardError as exc:
+        raise click.ClickException(str(exc)) from None
 
-    with engine.connect() as conn:
-        lead_id = conn.execute(sa.select(attempts.c.lead_id).where(attempts.c.id == attempt_id)).scalar()
-    if lead_id is None:
-        raise click.ClickException(f"attempt {attempt_id}: no such attempt")
-    return int(lead_id)
+
+def _show_state(result: dict[str, Any], as_json: bool) -> None:
+    reason = f" ({result['paused_reason']})" if result.get("paused_reason") else ""
+    session = ", session mode" if result.get("session") else ""
+    emit(result, as_json, f"{result['sip_user']}: {result['state']}{reason}{session}")
+
+
+def _state_command(action: str, name: str, help_text: str) -> None:
+    @operator.command(action, help=help_text)
+    @click.argument("sip_user")
+    @config_option
+    @click.option("--json", "as_json", is_flag=True, help="Print the operator's new state as JSON.")
+    @click.pass_obj
+    def command(obj: CliContext, sip_user: str, as_json: bool) -> None:
+        _show_state(_command(obj, name, {"sip_user": sip_user}), as_json)
+
+
+_state_command("login", keys.COMMAND_OPERATOR_LOGIN, "Log SIP_USER in to their queues (as *41 on the phone).")
+_state_command("logout", keys.COMMAND_OPERATOR_LOGOUT, "Log SIP_USER out of their queues (as *42 on the phone).")
+_state_command("unpause", keys.COMMAND_OPERATOR_UNPAUSE, "End SIP_USER's pause (as *44 on the phone).")
+_state_command("status", keys.COMMAND_OPERATOR_STATUS, "SIP_USER's state as the running platform sees it.")
+
+
+@operator.command("pause")
+@click.argument("sip_user")
+@click.option("--reason", required=True, metavar="CODE", help="The reason's digit (as *43X) or name: 1 lunch ...")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the operator's new state as JSON.")
+@click.pass_obj
+def pause(obj: CliContext, sip_user: str, reason: str, as_json: bool) -> None:
+    """Pause SIP_USER with a reason (as *43X on the phone): 1 lunch, 2 training, 3 mentoring, 4 outbound work,
+    5 break."""
+    _show_state(_command(obj, keys.COMMAND_OPERATOR_PAUSE, {"sip_user": sip_user, "reason": reason}), as_json)
+
+
+@operator.command("days-off")
+@click.argument("account")
+@click.argument("first_day")
+@click.argument("last_day", required=False)
+@click.option("--reason", default=None, help="Why (shown to the supervisor).")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
+@click.pass_obj
+def request_days_off(
+    obj: CliContext, account: str, first_day: str, last_day: str | None, reason: str | None, as_json: bool
+) -> None:
+    """Ask for days off for ACCOUNT (a console user) from FIRST_DAY to LAST_DAY (YYYY-MM-DD, at least 7 days
+    ahead; LAST_DAY defaults to FIRST_DAY); a supervisor approves it into the roster."""
+    from switchboard.store import days_off
+    from switchboard.store.calls import make_engine
+
+    site = obj.site()
+    engine = make_engine(site.store_url_effective)
+    try:
+        row = days_off.request_days_off(
+            engine, account, first_day, last_day or first_day, reason, time.time(), days_off.site_zone(site)
+        )
+    except SwitchboardError as exc:
+        raise click.ClickException(str(exc)) from None
+    emit(row, as_json, f"request {row['id']}: {account} off {row['first_day']}..{row['last_day']}, pending")

@@ -73,8 +73,13 @@ def import_leads(
     *,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.time,
+    counted: Callable[[ImportCounts], None] | None = None,
 ) -> ImportReport:
-    """Import a CSV or XLSX lead file into a campaign's list (both made if missing), all or nothing."""
+    """Import a CSV or XLSX lead file into a campaign's list (both made if missing), all or nothing.
+
+    `progress(done, total)` after each batch (bytes of a text file, rows of a spreadsheet); `counted(counts)`
+    beside it with what became of the rows so far (the console's progress bar shows both).
+    """
     started = time.perf_counter()
     region = _checked(lambda: check_region(options.region))
     source = open_lead_file(path, options.encoding)
@@ -90,7 +95,7 @@ def import_leads(
     )
     digest = _Digest(path)
     with LeadStore(engine).importing(target, clock()) as writer:
-        counts, errors = _store(source, header, header_line, region, writer, progress)
+        counts, errors = _store(source, header, header_line, region, writer, progress, counted)
         writer.finish(counts, clock(), file_sha256=digest.result())
     seconds = time.perf_counter() - started
     log.info(
@@ -107,6 +112,7 @@ def _store(
     region: str,
     writer: ImportWriter,
     progress: Progress | None,
+    counted: Callable[[ImportCounts], None] | None = None,
 ) -> tuple[ImportCounts, list[Rejection]]:
     """Every chunk of the file prepared and sorted out in a worker thread, then checked against the store and
     written here (the connection stays in this thread); what became of the rows."""
@@ -123,6 +129,8 @@ def _store(
         errors.extend(rejections)
         if progress is not None:
             progress(*position)
+        if counted is not None:
+            counted(counts)
     return counts, errors
 
 

@@ -124,8 +124,10 @@ def finish_attempt(
     hangup_cause: int | None = None,
     uniqueid: str | None = None,
     call_id: str | None = None,
+    note: str | None = None,
 ) -> LeadUpdate | None:
-    """The attempt's result, and the lead moved on by the result's retry rule (None: a disposition already did)."""
+    """The attempt's result, and the lead moved on by the result's retry rule (None: a disposition already did).
+    `note`: what the dialer adds (a message left on a machine), kept before any note of the operator's."""
     try:
         outcome = Result(result)
     except ValueError:
@@ -150,6 +152,7 @@ def finish_attempt(
                 uniqueid=uniqueid if uniqueid is not None else attempt.uniqueid,
                 call_id=call_id if call_id is not None else attempt.call_id,
                 abandoned=outcome == Result.ABANDONED,
+                note=note if note is not None else attempt.note,
             )
         )
         lead = _lead(conn, attempt.lead_id)

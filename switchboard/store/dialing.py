@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dialer.campaigns.model import DIALABLE
+from dialer.campaigns.model import DIALABLE, Result
 from switchboard.errors import CampaignError, StoreError
 from switchboard.store.schema import attempts, campaigns, leads
 
@@ -29,6 +29,7 @@ class CampaignState:
 class DueLead:
     id: int
     phone: str
+    consent: bool = False  # the lead agreed to recorded messages: one may be left on their answering machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ def due_leads(engine: Engine, campaign_id: int, now: float, limit: int, skip: Co
     """Up to `limit` leads due now (new first, then the longest due), leaving out the numbers in `skip` (on a call
     already). Hours, caps and do-not-call are checked again by record_attempt."""
     query = (
-        sa.select(leads.c.id, leads.c.phone_e164)
+        sa.select(leads.c.id, leads.c.phone_e164, leads.c.consent)
         .where(
             leads.c.campaign_id == campaign_id,
             leads.c.status.in_([s.value for s in DIALABLE]),
@@ -68,7 +69,7 @@ def due_leads(engine: Engine, campaign_id: int, now: float, limit: int, skip: Co
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    return [DueLead(r.id, r.phone_e164) for r in rows if r.phone_e164 not in skip][:limit]
+    return [DueLead(r.id, r.phone_e164, bool(r.consent)) for r in rows if r.phone_e164 not in skip][:limit]
 
 
 def open_attempts(engine: Engine, campaign_id: int) -> list[OpenAttempt]:
@@ -87,3 +88,36 @@ def remaining(engine: Engine, campaign_id: int) -> dict[str, int]:
     )
     with engine.connect() as conn:
         return {status: int(n) for status, n in conn.execute(query).all()}
+
+
+@dataclass(frozen=True, slots=True)
+class EndedAttempt:
+    started_at: float
+    ended_at: float
+    result: Result
+    answered_at: float | None
+    talk_s: float | None
+
+
+def pacing_history(engine: Engine, campaign_id: int, since: float, recent: int = 2000) -> list[EndedAttempt]:
+    """The campaign's ended attempts for its pacing's memory, oldest first: every answered one since `since` (the
+    legal window), and the `recent` latest of any result (what the estimates learn from)."""
+    cols = (
+        attempts.c.id, attempts.c.started_at, attempts.c.ended_at, attempts.c.result, attempts.c.answered_at,
+        attempts.c.talk_s,
+    )  # fmt: skip
+    ended = sa.and_(attempts.c.campaign_id == campaign_id, attempts.c.ended_at.is_not(None))
+    answered = attempts.c.result.in_([Result.ANSWERED.value, Result.ABANDONED.value])
+    in_window = sa.select(*cols).where(ended, answered, attempts.c.ended_at >= since)
+    latest = sa.select(*cols).where(ended).order_by(attempts.c.id.desc()).limit(recent)
+    try:
+        with engine.connect() as conn:
+            rows = {tuple(r) for r in conn.execute(in_window).all()} | {tuple(r) for r in conn.execute(latest).all()}
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"campaign {campaign_id}: attempts could not be read: {exc}") from exc
+    known = {r.value for r in Result}
+    return [
+        EndedAttempt(started, ended_at, Result(result), answered_at, talk)
+        for _, started, ended_at, result, answered_at, talk in sorted(rows, key=lambda r: (r[2], r[0]))
+        if result in known
+    ]

@@ -261,3 +261,83 @@ callbacks = sa.Table(
     sa.Index("ix_callbacks_campaign_status_due", "campaign_id", "status", "due_at"),
     sa.Index("ix_callbacks_operator_status_due", "operator", "status", "due_at"),
 )
+
+# --- The web console (migration 0004) ---
+
+# A person who signs in to the console; the role decides what they see. An operator's account names their phone.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),  # operator | supervisor | campaign_manager | admin
+    sa.Column("password_hash", sa.String(255), nullable=False),  # argon2id, with its parameters
+    sa.Column("sip_user", sa.String(40), nullable=True),  # the operator this account works as (role operator)
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# A signed-in browser: only a hash of its cookie is kept, so a stolen table opens no session.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # SHA-256 hex of the cookie's token
+    sa.Column("user_name", sa.String(40), sa.ForeignKey("users.name"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_seen_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)
+
+# Failed sign-ins, for rate limiting by account and by address across every console process.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("user_name", sa.String(40), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_login_failures_user_at", "user_name", "at"),
+    sa.Index("ix_login_failures_address_at", "address", "at"),
+)
+
+# Who changed what, for every change made through the console or the CLI's admin commands.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.Column("user_name", sa.String(40), nullable=False),  # a console user, or 'cli:<login>'
+    sa.Column("action", sa.String(40), nullable=False),  # e.g. dialplan.apply, campaign.start, days_off.approve
+    sa.Column("target", sa.String(200), nullable=True),
+    sa.Column("detail", Json, nullable=True),
+)
+
+# Every saved version of an admin-edited configuration: the admin's dialplan contexts, or the site file.
+config_versions = sa.Table(
+    "config_versions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # dialplan | site
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("author", sa.String(40), nullable=False),
+    sa.Column("note", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("applied_at", sa.Float, nullable=True),  # when it went to Asterisk (None: saved, never applied)
+    sa.Column("restored_from", BigId, nullable=True),  # a rollback: the version whose content this repeats
+    sa.Index("ix_config_versions_kind_id", "kind", "id"),
+)
+
+# An operator's request for days off (at least a week ahead); approved ones are the roster's absences.
+days_off = sa.Table(
+    "days_off",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("user_name", sa.String(40), sa.ForeignKey("users.name"), nullable=False, index=True),
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=True),
+    sa.Column("requested_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, server_default="pending"),  # pending | approved | refused
+    sa.Column("decided_by", sa.String(40), nullable=True),
+    sa.Column("decided_at", sa.Float, nullable=True),
+)

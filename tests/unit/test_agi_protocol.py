@@ -421,3 +421,69 @@ async def test_get_data_waits_for_keys_after_the_prompt_and_gives_empty_on_timeo
     assert await session.get_data("beep", 3000, 3) == "4"
     assert session.sent[1:] == [("WAIT FOR DIGIT", (3000,)), ("WAIT FOR DIGIT", (3000,))]
     assert await _Scripted("0", "0").get_data("beep", 3000, 1) == ""
+
+
+def asterisk_separate_args(buf: str, delim: str, limit: int) -> list[str]:
+    """A port of __ast_app_separate_args() in Asterisk's main/app.c with remove_chars (16 to 22): parentheses,
+    brackets and quotes group, quotes and backslashes are removed, a backslash keeps the next character as is."""
+    text, args, scan, wasdelim = list(buf), [], 0, -1
+    paren = quote = bracket = 0
+    while scan < len(text) and len(args) < limit - 1:
+        start = scan
+        while scan < len(text):
+            char = text[scan]
+            if char == "(":
+                paren += 1
+            elif char == ")":
+                paren = max(paren - 1, 0)
+            elif char == "[":
+                bracket += 1
+            elif char == "]":
+                bracket = max(bracket - 1, 0)
+            elif char == '"' and delim != '"':
+                quote ^= 1
+                del text[scan]
+                continue
+            elif char == "\\":
+                del text[scan]  # then the loop steps over the character it kept
+            elif char == delim and not paren and not quote and not bracket:
+                wasdelim = scan
+                break
+            scan += 1
+        args.append("".join(text[start:scan]))
+        scan += 1 if scan < len(text) else 0
+    if scan < len(text) or (scan > 0 and scan - 1 == wasdelim):
+        args.append("".join(text[scan:]))
+    return args
+
+
+def asterisk_mset(data: str) -> dict[str, str]:
+    """What pbx_builtin_setvar_multiple() (MSet) sets from its argument string."""
+    pairs = [asterisk_separate_args(pair, "=", 2) for pair in asterisk_separate_args(data, ",", 99)]
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+@given(st.lists(line_safe_text, min_size=2, max_size=4))
+async def test_set_variables_round_trips_any_value_through_mset(values: list[str]) -> None:
+    """Several variables go in one EXEC MSet whose escaped values Asterisk's two argument splits give back."""
+    wanted = {f"SWITCHBOARD_V{n}": value for n, value in enumerate(values)}
+    agi = ScriptedCommands("200 result=0")
+    await agi.set_variables(wanted)
+    [line] = agi.sent
+    verb, app, data = split_like_asterisk(line.encode() + b"\n")
+    assert (verb, app) == ("EXEC", "MSet")
+    assert asterisk_mset(data) == wanted
+
+
+async def test_set_variables_with_one_variable_is_a_plain_set_variable() -> None:
+    """One variable needs no MSet (and none of its escaping)."""
+    agi = ScriptedCommands("200 result=1")
+    await agi.set_variables({"A": "x,y"})
+    assert agi.sent == ['SET VARIABLE "A" "x,y"']
+
+
+def test_separate_args_port_matches_known_asterisk_behaviour() -> None:
+    """Grouping and escapes as Asterisk documents them for application arguments."""
+    assert asterisk_separate_args('a,"b,c",d(e,f),[g,h],i\\,j', ",", 99) == ["a", "b,c", "d(e,f)", "[g,h]", "i,j"]
+    assert asterisk_separate_args("a,", ",", 99) == ["a", ""]
+    assert asterisk_separate_args("N=v=w,x", "=", 2) == ["N", "v=w,x"]

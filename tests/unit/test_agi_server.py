@@ -544,3 +544,45 @@ def test_mask_number_keeps_only_the_last_two_digits(number: str, masked: str) ->
 async def test_stop_before_start_does_nothing() -> None:
     """stop() on a server never started returns at once."""
     await FastAgiServer({}).stop()
+
+
+# -- the last command: sent, our half shut, the reply not awaited ------------------------------------------------
+
+
+async def test_last_command_ends_the_script_before_its_reply(start_server: ServerFactory) -> None:
+    """After the last command Asterisk reads our end of file at once; its late reply is dropped, not an error."""
+    done = asyncio.Event()
+
+    async def route(session: AgiSession) -> None:
+        await session.set_variable("A", "1")
+        await session.set_variables({"B": "x,y", "C": "PJSIP/op1"}, last=True)
+        done.set()
+
+    server, port = await start_server({"route": route})
+    fake = await FakeAsterisk.call(port)
+    assert await fake.command() == 'SET VARIABLE "A" "1"'
+    fake.send(b"200 result=1\n")
+    assert await fake.command() == 'EXEC "MSet" "B=x\\\\,y,C=PJSIP/op1"'
+    await asyncio.wait_for(done.wait(), WAIT)
+    assert await asyncio.wait_for(fake.reader.read(), WAIT) == b""  # our end of file, with no reply sent yet
+    assert server.active_sessions == 1  # still reading, until Asterisk closes its half
+    fake.send(b"200 result=0\nHANGUP\n")
+    await fake.close()
+    await eventually(lambda: server.active_sessions == 0)
+    assert server.stats.protocol_errors == 0 and server.stats.sessions_failed == 0
+
+
+async def test_a_peer_that_never_closes_after_the_last_command_is_closed_quietly(
+    start_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drain has a deadline: the connection is closed without a protocol error."""
+    monkeypatch.setattr("agi_scripts.server._DRAIN_TIMEOUT", 0.05)
+
+    async def route(session: AgiSession) -> None:
+        await session.last_command("SET VARIABLE", "A", "1")
+
+    server, port = await start_server({"route": route}, command_timeout=0.2)
+    fake = await FakeAsterisk.call(port)
+    assert await fake.command() == 'SET VARIABLE "A" "1"'
+    await eventually(lambda: server.active_sessions == 0)
+    assert server.stats.protocol_errors == 0
