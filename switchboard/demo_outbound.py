@@ -40,7 +40,10 @@ def outbound_site(data: dict[str, Any], network_port: int) -> dict[str, Any]:
     data["queues"] = [*data["queues"], {"name": QUEUE, "requires": {SKILL: 1}, "wrapup_s": 2}]
     data["operators"] = [*data["operators"], dict(SALES_OPERATOR, secret=secrets.token_urlsafe(12))]
     data["trunk"] = dict(data["trunk"], port=network_port)
-    data["dialers"] = [{"campaign": CAMPAIGN, "queue": QUEUE, "ring_timeout_s": 15, "max_lines": 2}]
+    # Predictive, as a real campaign would run: with no answers yet in its legal window it dials progressively.
+    data["dialers"] = [
+        {"campaign": CAMPAIGN, "queue": QUEUE, "method": "predictive", "ring_timeout_s": 15, "max_lines": 2}
+    ]
     return data
 
 

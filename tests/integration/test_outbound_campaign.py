@@ -1,6 +1,6 @@
-"""A 200-lead campaign with five operators in session mode on the real Asterisk, run to completion: every lead
-ends in a final state or is scheduled for a retry by the rules, no number is on two calls at once, no do-not-call
-number is dialled, the abandon rate is measured and under the cap, and every conversation is recorded.
+"""A 200-lead predictive campaign with five operators in session mode on the real Asterisk, run to completion: every
+lead ends in a final state or is scheduled for a retry by the rules, no number is on two calls at once, no
+do-not-call number is dialled, the abandon rate is measured and under the cap, and every conversation is recorded.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ async def network() -> AsyncIterator[SippNetwork]:
 
 @pytest_asyncio.fixture(scope="module")
 async def lab_stack(tmp_path_factory: pytest.TempPathFactory, network: SippNetwork) -> AsyncIterator[LabStack]:
-    dialers = [{"campaign": CAMPAIGN, "queue": "sales", "ring_timeout_s": 15, "max_lines": 8}]
+    dialers = [{"campaign": CAMPAIGN, "queue": "sales", "method": "predictive", "ring_timeout_s": 15, "max_lines": 8}]
     async with outbound_stack(tmp_path_factory.mktemp("campaign200"), network, OPERATORS, dialers) as stack:
         yield stack
 
