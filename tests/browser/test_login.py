@@ -48,3 +48,43 @@ def test_an_operator_signs_in_and_lands_on_the_operator_desk(console: Console, b
     assert nav == [f"{console.base_url}/operator"]
     sign_out(browser)
     assert browser.get_cookie("sb_session") is None
+
+
+@pytest.mark.parametrize("page", ["/admin", "/admin/dialplan", "/campaigns", "/supervisor"])
+def test_an_operator_gets_403_on_the_pages_of_other_roles(console: Console, browser: WebDriver, page: str) -> None:
+    """An operator typing another area's address gets the 403 page, not its content."""
+    sign_in(browser, console.base_url, console.accounts["operator"], console.password)
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.rstrip("/").endswith("/operator"))
+    browser.get(f"{console.base_url}{page}")
+    assert "403" in wait_for(browser, "h1").text or "may not" in browser.page_source
+    assert "/login" not in browser.current_url
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/api/admin/site"),
+        ("GET", "/api/admin/dialplan"),
+        ("POST", "/api/admin/dialplan/apply"),
+        ("GET", "/api/campaigns"),
+        ("POST", "/api/campaigns"),
+        ("GET", "/api/supervisor/board"),
+    ],
+)
+def test_an_operator_gets_403_from_the_api_of_other_roles(
+    console: Console, browser: WebDriver, method: str, url: str
+) -> None:
+    """The same from the browser's own session: the API behind those pages answers 403, with its CSRF token sent."""
+    sign_in(browser, console.base_url, console.accounts["operator"], console.password)
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.rstrip("/").endswith("/operator"))
+    status = browser.execute_async_script(
+        """
+        const [method, url, done] = arguments;
+        const token = document.querySelector('meta[name="csrf-token"]').content;
+        fetch(url, {method, headers: {'X-CSRF-Token': token, 'Content-Type': 'application/json'},
+                    body: method === 'GET' ? undefined : '{}'}).then(r => done(r.status), () => done(-1));
+        """,
+        method,
+        url,
+    )
+    assert status == 403
