@@ -576,7 +576,7 @@ async def test_a_peer_that_never_closes_after_the_last_command_is_closed_quietly
     start_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The drain has a deadline: the connection is closed without a protocol error."""
-    monkeypatch.setattr("agi_scripts.server._DRAIN_TIMEOUT", 0.05)
+    monkeypatch.setattr("agi_scripts.connection._DRAIN_TIMEOUT", 0.05)
 
     async def route(session: AgiSession) -> None:
         await session.last_command("SET VARIABLE", "A", "1")
