@@ -130,3 +130,53 @@ def campaign_winback(obj: CliContext, source: str, name: str, reasons: str, as_j
         f"campaign {name!r} {verb} from {source!r}: {report.copied} leads copied of {report.matched} refused for "
         f"{', '.join(report.reasons)} ({report.already} already there, {report.dnc} on do-not-call)",
     )
+
+
+_STATUS_OF = {"start": "active", "pause": "paused", "stop": "archived"}
+
+
+def _set_status(obj: CliContext, name: str, verb: str, as_json: bool) -> None:
+    """The console's start/pause/stop: the running dialer sees the status within its refresh (2 s)."""
+    import getpass
+    import time
+
+    from switchboard.store.accounts import AccountStore
+    from switchboard.store.campaign_console import set_status
+    from switchboard.store.dialing import campaign_state
+
+    engine = _engine(obj)
+    status = _STATUS_OF[verb]
+    _, was = set_status(engine, campaign_state(engine, name).id, status)
+    detail = {"from": was, "to": status}
+    AccountStore(engine).audit(f"cli:{getpass.getuser()}", f"campaign.{verb}", name, detail, time.time())
+    emit({"campaign": name, "status": status, "was": was}, as_json, f"campaign {name!r}: {was} -> {status}")
+
+
+@campaign.command("start")
+@config_option
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def campaign_start(obj: CliContext, name: str, as_json: bool) -> None:
+    """Start (or resume) dialing NAME's leads."""
+    _set_status(obj, name, "start", as_json)
+
+
+@campaign.command("pause")
+@config_option
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def campaign_pause(obj: CliContext, name: str, as_json: bool) -> None:
+    """Pause NAME: no new call is placed; calls under way end as usual."""
+    _set_status(obj, name, "pause", as_json)
+
+
+@campaign.command("stop")
+@config_option
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def campaign_stop(obj: CliContext, name: str, as_json: bool) -> None:
+    """Stop NAME for good (archived): start it again to resume."""
+    _set_status(obj, name, "stop", as_json)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from switchboard.store.attempts import finish_attempt, record_attempt, record_disposition
 from switchboard.store.calls import make_engine
-from switchboard.store.schema import leads
+from switchboard.store.schema import audit_log, leads
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "campaign.toml"
@@ -150,3 +150,19 @@ def test_mistakes_exit_2_naming_the_file_field_and_value(tmp_path: Path) -> None
     shown = as_json(run(tmp_path, "campaign", "show", NAME, "--json"))
     assert shown["lists"] == []
     assert run(tmp_path, "campaign", "show", "Новая").returncode == 2  # a refused win-back leaves nothing behind
+
+
+def test_start_pause_and_stop_set_the_status_the_dialer_reads_and_are_audited(tmp_path: Path) -> None:
+    """The CLI does what the console's buttons do: the campaign's status, and an audit line for each change."""
+    name = as_json(run(tmp_path, "campaign", "create", str(EXAMPLE), "--json"))["campaign"]
+    assert as_json(run(tmp_path, "campaign", "pause", name, "--json"))["status"] == "paused"
+    assert as_json(run(tmp_path, "campaign", "start", name, "--json")) == {
+        "campaign": name, "status": "active", "was": "paused",
+    }  # fmt: skip
+    assert as_json(run(tmp_path, "campaign", "stop", name, "--json"))["status"] == "archived"
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(audit_log.c.action, audit_log.c.target).order_by(audit_log.c.id)).all()
+    assert [tuple(r) for r in rows] == [("campaign.pause", name), ("campaign.start", name), ("campaign.stop", name)]
+    unknown = run(tmp_path, "campaign", "start", "No such campaign")
+    assert unknown.returncode != 0 and "no such campaign" in unknown.stderr
