@@ -1,6 +1,7 @@
 """Render a complete Asterisk config set from the site configuration and the templates beside this file.
 
-One function, `render_files`, makes the texts (pure, pinned by golden files); `render_asterisk` writes them.
+One function, `render_files`, makes the texts (pure, pinned by golden files); `render_asterisk` writes them, except
+the admin's dialplan file when the folder has one already.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ WRITABLE_DIRS = ("run", "log", "spool", "lib", "db", "keys", "agi")
 SYSTEM_MODULES = Path("/usr/lib/asterisk/modules")
 SYSTEM_DATA = Path("/usr/share/asterisk")
 RING_SECONDS = 20
+# The admin's own dialplan contexts: the template is only its first version; after that the dialplan editor
+# (switchboard/dialplan_admin.py) owns the file, and rendering again must not wipe what the admin applied.
+ADMIN_DIALPLAN = "extensions_admin.conf"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -52,7 +56,8 @@ def render_files(site: Site, out_dir: Path) -> dict[str, str]:
 
 
 def render_asterisk(site: Site, out_dir: str | os.PathLike[str]) -> Path:
-    """Write the config set into out_dir (creating the writable folders); returns the asterisk.conf path."""
+    """Write the config set into out_dir (creating the writable folders), keeping an existing ADMIN_DIALPLAN;
+    returns the asterisk.conf path."""
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     for name in WRITABLE_DIRS:
@@ -61,6 +66,8 @@ def render_asterisk(site: Site, out_dir: str | os.PathLike[str]) -> Path:
     site.recordings_path.mkdir(parents=True, exist_ok=True)
     for name, text in render_files(site, out).items():
         target = out / name
+        if name == ADMIN_DIALPLAN and target.exists():
+            continue
         target.write_text(text, encoding="utf-8")
         # manager.conf and pjsip.conf hold secrets.
         target.chmod(0o600 if name in {"manager.conf", "pjsip.conf"} else 0o644)

@@ -10,8 +10,9 @@ import socket
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from switchboard.config_sections import (
     NAME_RE,
@@ -31,6 +32,7 @@ from switchboard.config_sections import (
     _FieldError,
     _Model,
     _no_duplicates,
+    zone_named,
 )
 from switchboard.errors import ConfigError
 
@@ -48,6 +50,8 @@ class Site(_Model):
     """The whole call-centre set-up, as one validated value."""
 
     name: str = "Switchboard"
+    # The IANA zone the site's calendar days are counted in: an operator's "today", days off, the day's charts.
+    time_zone: str = "UTC"
     recording: bool = True
     recordings_dir: Path = Path("recordings")
     store_url: str = "sqlite:///switchboard.db"
@@ -69,6 +73,12 @@ class Site(_Model):
     operators: list[Operator] = Field(default_factory=list)
     # Where this site was loaded from; relative paths are taken from its folder.
     source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone_named(value)
+        return value
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Site:
@@ -129,6 +139,11 @@ class Site(_Model):
             if line.number == number or line.number.lstrip("+") == number.lstrip("+"):
                 return self.queue(line.menu.get(choice, line.queue))
         return None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone (time_zone)."""
+        return zone_named(self.time_zone)
 
     @property
     def base_dir(self) -> Path:

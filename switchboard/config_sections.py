@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Address
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,6 +25,14 @@ Level = Annotated[int, Field(ge=1, le=5)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone called `name`; ValueError when there is none (a typo, a folder such as 'Europe', a path)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("not an IANA time zone (such as Europe/Moscow or UTC)") from None
 
 
 def _check_name(value: str, what: str) -> str:
@@ -138,6 +147,9 @@ class Queue(_Model):
     priority: int = 0
     sl_seconds: Annotated[int, Field(ge=1)] = 20
     sl_target: Annotated[float, Field(gt=0, le=1)] = 0.8
+    # The share of finished calls whose callers may hang up while waiting before the wallboard shows it red;
+    # 5 % is the usual inbound call-centre goal.
+    abandon_target: Annotated[float, Field(gt=0, le=1)] = 0.05
     max_wait_s: Annotated[int, Field(ge=1)] = 300
     wrapup_s: Annotated[int, Field(ge=0)] = 10
     announce_every_s: Annotated[int, Field(ge=0)] = 30  # position and wait announcements (0: none)

@@ -19,34 +19,22 @@ from typing import Any, Protocol
 
 from asterisk_conf.dialplan_check import PLATFORM_CONTEXTS, Problem, check_dialplan, context_names
 from asterisk_conf.dialplan_parse import parse_dialplan
-from asterisk_conf.render import render_files
+from asterisk_conf.render import ADMIN_DIALPLAN, render_files
 from switchboard.ami.client import AmiClient
 from switchboard.config import Site
-from switchboard.errors import AmiActionError, AmiError, AsteriskConfError
-from switchboard.site_apply import DIALPLAN_FILE, asterisk_dir, write_atomically
+from switchboard.errors import AmiActionError, AmiError, AsteriskConfError, DialplanApplyError, DialplanRefusedError
+from switchboard.site_apply import asterisk_dir, write_atomically
 from switchboard.store.config_versions import ConfigVersion, ConfigVersionStore
 
 log = logging.getLogger("switchboard.dialplan_admin")
 KIND = "dialplan"
-ADMIN_FILE = DIALPLAN_FILE
+ADMIN_FILE = ADMIN_DIALPLAN
 PLATFORM_FILE = "extensions.conf"
 SYSTEM_AUTHOR = "switchboard"  # the author of versions adopted from the file on disk
 VERIFY_S = 5.0  # how long Asterisk may take to show the reloaded dialplan
 LOCK_S = 30.0  # how long an apply waits for another one (CLI, another console) to finish
 Clock = Callable[[], float]
 Extension = tuple[str, str, str]  # (extension, priority or 'hint', application in lower case)
-
-
-class DialplanRefusedError(AsteriskConfError):
-    """The check refused the dialplan; `problems` name the lines. Nothing was saved or sent to Asterisk."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("the dialplan was refused:\n" + "\n".join(str(p) for p in problems))
-
-
-class DialplanApplyError(AsteriskConfError):
-    """Asterisk did not take the new dialplan (AMI down, reload refused, not what was sent): the previous is back."""
 
 
 class DialplanReloader(Protocol):

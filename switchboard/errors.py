@@ -3,6 +3,8 @@
 SwitchboardError
 ├── ConfigError                 the site configuration is invalid (names the file, field and value)
 ├── AsteriskConfError           a rendered or edited Asterisk config was refused
+│   ├── DialplanRefusedError    the check refused an admin's dialplan, naming its lines; nothing saved or sent
+│   └── DialplanApplyError      Asterisk did not take an admin's dialplan (AMI, reload, verify): the previous is back
 ├── AmiError                    talking to the Asterisk Manager Interface
 │   ├── AmiConnectionError      could not connect, or the connection was lost
 │   │   └── AmiDisconnectedError   an action was pending when the connection went away (never replayed)
@@ -16,6 +18,7 @@ SwitchboardError
 │   ├── AgiHangupError          the channel hung up (HANGUP, or 200 result=-1)
 │   └── AgiCommandError         Asterisk answered 510/511/520 to a command
 ├── StoreError                  the SQL store refused or lost a write
+│   └── UnknownUserError        no console account has that name
 ├── LabError                    a real part started for a demo or a test (Asterisk, Redis, SIPp, softphones) failed
 ├── LeadFileError               a lead or DNC file (or its mapping) cannot be read; names the line, field or value
 ├── PrivacyError                an export, erasure or retention run was refused (an invalid number, a file it
@@ -33,6 +36,12 @@ SwitchboardError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from asterisk_conf.dialplan_args import Problem
+
 
 class SwitchboardError(Exception):
     """Root of every error Switchboard raises on purpose."""
@@ -49,6 +58,18 @@ class ConfigError(SwitchboardError):
 
 class AsteriskConfError(SwitchboardError):
     """An Asterisk config (rendered or edited by an admin) was refused; the message names the line."""
+
+
+class DialplanRefusedError(AsteriskConfError):
+    """The check refused the admin's dialplan; `problems` name the lines. Nothing was saved or sent to Asterisk."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("the dialplan was refused:\n" + "\n".join(str(p) for p in problems))
+
+
+class DialplanApplyError(AsteriskConfError):
+    """Asterisk did not take the new dialplan (AMI down, reload refused, not what was sent): the previous is back."""
 
 
 class AmiError(SwitchboardError):
@@ -105,6 +126,10 @@ class AgiCommandError(AgiError):
 
 class StoreError(SwitchboardError):
     """The SQL store refused or lost a write."""
+
+
+class UnknownUserError(StoreError):
+    """No console account has that name (a disable, enable or password reset of nobody)."""
 
 
 class LabError(SwitchboardError):

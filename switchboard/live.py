@@ -75,10 +75,10 @@ class LiveState:
     async def read_queues(self) -> dict[str, dict[str, Any]]:
         """Each queue's figures as the wallboard reads them back (numbers as numbers, operators by state as JSON)."""
         names = sorted(str(name) for name in await self.redis.smembers(keys.queues()))
-        return {name: _unflat(await self.redis.hgetall(keys.queue(name))) for name in names}
+        return {name: decode_hash(await self.redis.hgetall(keys.queue(name))) for name in names}
 
     async def read_operator(self, sip_user: str) -> dict[str, Any]:
-        return _unflat(await self.redis.hgetall(keys.operator(sip_user)))
+        return decode_hash(await self.redis.hgetall(keys.operator(sip_user)))
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -91,8 +91,9 @@ def _flat(row: Mapping[str, Any]) -> dict[str, str | int | float]:
     }
 
 
-def _unflat(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A hash as read back (decode_responses: text): numbers and JSON parsed, plain text kept."""
+def decode_hash(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A hash as read back (decode_responses: text): numbers and JSON parsed, plain text kept; the inverse of _flat,
+    also used by the console's wallboard, which reads the same keys."""
     out: dict[str, Any] = {}
     for key, text in row.items():
         try:

@@ -55,33 +55,19 @@ def check(text: str, source: Path | None = None) -> Site:
 
 def add_operator(text: str, fields: Mapping[str, Any], source: Path | None = None) -> Edited:
     """A new operator: sip_user, secret, name, skills {skill: level 1-5}, extension, supervisor."""
-    doc = tomlkit.parse(text)
-    entry = _without_nulls(fields)
-    sip_user = str(entry.get("sip_user", ""))
-    index = _find(doc, "operators", "sip_user", sip_user) if sip_user else None
-    if index is not None:
-        raise _refused(source, f"operators.{index}.sip_user", sip_user, "an operator with this sip_user exists")
-    _append(doc, "operators", entry)
-    return _finish(
-        doc, source, "operators", len(_entries(doc, "operators")) - 1, Operator, f"operator {sip_user} added"
-    )
+    return _add_entry(text, "operators", "sip_user", Operator, fields, source)
 
 
 def edit_operator(text: str, sip_user: str, changes: Mapping[str, Any], source: Path | None = None) -> Edited:
     """Change an operator's fields; a field set to null is removed; no secret given keeps the old one."""
-    doc = tomlkit.parse(text)
-    index = _require(doc, "operators", "sip_user", sip_user, source)
     changes = {k: v for k, v in changes.items() if not (k == "secret" and v in (None, ""))}
-    _rename_refused(changes, "sip_user", sip_user, f"operators.{index}.sip_user", source)
-    _update(_entries(doc, "operators")[index], changes)
-    return _finish(doc, source, "operators", index, Operator, f"operator {sip_user} changed")
+    return _edit_entry(text, "operators", "sip_user", sip_user, Operator, changes, source)
 
 
 def remove_operator(text: str, sip_user: str, source: Path | None = None) -> Edited:
     doc = tomlkit.parse(text)
     index = _require(doc, "operators", "sip_user", sip_user, source)
-    del _entries(doc, "operators")[index]
-    return Edited(_dumps(doc), check(_dumps(doc), source), f"operator {sip_user} removed")
+    return _remove_entry(doc, "operators", index, source, f"operator {sip_user} removed")
 
 
 # -- skills ----------------------------------------------------------------------------------------------------
@@ -96,7 +82,7 @@ def add_skill(text: str, name: str, source: Path | None = None) -> Edited:
     if name in skills:
         raise _refused(source, f"skills.{list(skills).index(name)}", name, "this skill exists already")
     skills.append(name)
-    return Edited(_dumps(doc), check(_dumps(doc), source), f"skill {name} added")
+    return _edited(doc, source, f"skill {name} added")
 
 
 def remove_skill(text: str, name: str, source: Path | None = None) -> Edited:
@@ -119,7 +105,7 @@ def remove_skill(text: str, name: str, source: Path | None = None) -> Edited:
         )
         raise _refused(source, f"skills.{list(skills).index(name)}", name, f"still used by {users}: take it off first")
     skills.remove(name)
-    return Edited(_dumps(doc), check(_dumps(doc), source), f"skill {name} removed")
+    return _edited(doc, source, f"skill {name} removed")
 
 
 # -- queues ----------------------------------------------------------------------------------------------------
@@ -128,22 +114,11 @@ def remove_skill(text: str, name: str, source: Path | None = None) -> Edited:
 def add_queue(text: str, fields: Mapping[str, Any], source: Path | None = None) -> Edited:
     """A new queue: name, requires {skill: level}, steps [{after_s, min_level}], sl_seconds, sl_target,
     max_wait_s and on_max_wait (apologise, callback, voicemail, overflow with overflow_to), wrapup_s, ..."""
-    doc = tomlkit.parse(text)
-    entry = _without_nulls(fields)
-    name = str(entry.get("name", ""))
-    index = _find(doc, "queues", "name", name) if name else None
-    if index is not None:
-        raise _refused(source, f"queues.{index}.name", name, "a queue with this name exists")
-    _append(doc, "queues", entry)
-    return _finish(doc, source, "queues", len(_entries(doc, "queues")) - 1, Queue, f"queue {name} added")
+    return _add_entry(text, "queues", "name", Queue, fields, source)
 
 
 def edit_queue(text: str, name: str, changes: Mapping[str, Any], source: Path | None = None) -> Edited:
-    doc = tomlkit.parse(text)
-    index = _require(doc, "queues", "name", name, source)
-    _rename_refused(changes, "name", name, f"queues.{index}.name", source)
-    _update(_entries(doc, "queues")[index], changes)
-    return _finish(doc, source, "queues", index, Queue, f"queue {name} changed")
+    return _edit_entry(text, "queues", "name", name, Queue, changes, source)
 
 
 def remove_queue(text: str, name: str, source: Path | None = None) -> Edited:
@@ -156,8 +131,7 @@ def remove_queue(text: str, name: str, source: Path | None = None) -> Edited:
     users += [f"queue {q.name} (overflow)" for q in site.queues if q.overflow_to == name]
     if users:
         raise _refused(source, f"queues.{index}.name", name, f"still used by {', '.join(users)}: change them first")
-    del _entries(doc, "queues")[index]
-    return Edited(_dumps(doc), check(_dumps(doc), source), f"queue {name} removed")
+    return _remove_entry(doc, "queues", index, source, f"queue {name} removed")
 
 
 # -- reading and comparing -------------------------------------------------------------------------------------
@@ -199,6 +173,43 @@ def diff(old: str, new: str, old_label: str = "before", new_label: str = "after"
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _add_entry(
+    text: str, section: str, key: str, model: type[BaseModel], fields: Mapping[str, Any], source: Path | None
+) -> Edited:
+    """A new entry at the end of `section` (operators, queues), refused when one has the same `key` already."""
+    doc = tomlkit.parse(text)
+    entry = _without_nulls(fields)
+    value, noun = str(entry.get(key, "")), section.removesuffix("s")
+    index = _find(doc, section, key, value) if value else None
+    if index is not None:
+        article = "an" if noun[0] in "aeiou" else "a"
+        raise _refused(source, f"{section}.{index}.{key}", value, f"{article} {noun} with this {key} exists")
+    _append(doc, section, entry)
+    return _finish(doc, source, section, len(_entries(doc, section)) - 1, model, f"{noun} {value} added")
+
+
+def _edit_entry(
+    text: str, section: str, key: str, value: str, model: type[BaseModel], changes: Mapping[str, Any],
+    source: Path | None,
+) -> Edited:  # fmt: skip
+    """Change the fields of the entry whose `key` is `value`; the key itself cannot be changed."""
+    doc = tomlkit.parse(text)
+    index = _require(doc, section, key, value, source)
+    _rename_refused(changes, key, value, f"{section}.{index}.{key}", source)
+    _update(_entries(doc, section)[index], changes)
+    return _finish(doc, source, section, index, model, f"{section.removesuffix('s')} {value} changed")
+
+
+def _remove_entry(doc: tomlkit.TOMLDocument, section: str, index: int, source: Path | None, summary: str) -> Edited:
+    del _entries(doc, section)[index]
+    return _edited(doc, source, summary)
+
+
+def _edited(doc: tomlkit.TOMLDocument, source: Path | None, summary: str) -> Edited:
+    text = _dumps(doc)
+    return Edited(text, check(text, source), summary)
 
 
 def _refused(
@@ -311,8 +322,7 @@ def _finish(
     entry = _entries(doc, section)[index]
     normal = _normalised(model, dict(entry))
     _update(entry, {key: normal[key] for key in list(entry) if key in normal})
-    text = _dumps(doc)
-    return Edited(text, check(text, source), summary)
+    return _edited(doc, source, summary)
 
 
 def _normalised(model: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from asterisk_conf.render import render_files
+from asterisk_conf.render import ADMIN_DIALPLAN, render_files
 from switchboard import keys, site_admin
 from switchboard.ami.client import AmiClient
 from switchboard.config import Site
@@ -28,8 +28,6 @@ KIND = "site"
 SYSTEM_AUTHOR = "switchboard"  # the author of versions adopted from the file on disk
 MAX_HISTORY = 1000
 ASTERISK_DIR_ENV = "SWITCHBOARD_ASTERISK_DIR"
-# The admin's own dialplan contexts belong to the dialplan editor (/admin/dialplan): a site apply never rewrites them.
-DIALPLAN_FILE = "extensions_admin.conf"
 SECRET_FILES = frozenset({"manager.conf", "pjsip.conf"})
 # A changed config file -> what reloads it. Asterisk registers the AMI `Reload` action for EVENT_FLAG_CONFIG |
 # EVENT_FLAG_SYSTEM (main/manager.c), and either one suffices: the admin user's write=config may reload, the runtime
@@ -158,7 +156,7 @@ def render_changes(site: Site, out_dir: Path) -> dict[str, str]:
     changed = {}
     for name, text in render_files(site, out_dir).items():
         target = out_dir / name
-        if name == DIALPLAN_FILE and target.exists():
+        if name == ADMIN_DIALPLAN and target.exists():  # the dialplan editor's: a site apply never rewrites it
             continue
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             changed[name] = text

@@ -91,12 +91,7 @@ def supervisor_phone(site: Site, sip_user: str | None) -> Operator:
         raise SpyRefusedError(
             "your account has no phone: an admin must set its sip_user to a supervisor's phone", field="supervisor"
         )
-    try:
-        phone = site.operator(sip_user)
-    except KeyError:
-        raise SpyRefusedError(
-            f"sip_user = {sip_user!r}: no operator of the site has this phone", field="supervisor"
-        ) from None
+    phone = _site_phone(site, sip_user, "sip_user", "supervisor")
     if not phone.supervisor:
         raise SpyRefusedError(
             f"sip_user = {sip_user!r}: this phone is not marked supervisor = true in the site", field="supervisor"
@@ -106,12 +101,7 @@ def supervisor_phone(site: Site, sip_user: str | None) -> Operator:
 
 def spied_operator(site: Site, sip_user: str, supervisor: Operator) -> Operator:
     """The operator to spy on: one of the site's operators, and not the supervisor's own phone."""
-    try:
-        operator = site.operator(sip_user)
-    except KeyError:
-        raise SpyRefusedError(
-            f"operator = {sip_user!r}: no operator of the site has this phone", field="operator"
-        ) from None
+    operator = _site_phone(site, sip_user, "operator", "operator")
     if operator.sip_user == supervisor.sip_user:
         raise SpyRefusedError(f"operator = {sip_user!r}: this is your own phone", field="operator")
     return operator
@@ -188,3 +178,12 @@ def spy_handler(mode: SpyMode) -> Callable[[Platform, Args], Awaitable[dict[str,
 
     handler.__name__ = f"supervisor_{mode.value}"
     return handler
+
+
+def _site_phone(site: Site, sip_user: str, shown_as: str, field: str) -> Operator:
+    try:
+        return site.operator(sip_user)
+    except KeyError:
+        raise SpyRefusedError(
+            f"{shown_as} = {sip_user!r}: no operator of the site has this phone", field=field
+        ) from None

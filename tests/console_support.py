@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -21,7 +22,7 @@ from switchboard.config import Site
 from switchboard.errors import LabError
 from switchboard.lab.ports import free_port
 from switchboard.lab.site import write_lab_site
-from switchboard.store.accounts import AccountStore
+from switchboard.store.accounts import Account, AccountStore
 from switchboard.store.calls import CallStore, make_engine
 from switchboard.web.app import WebContext, create_app
 from switchboard.web.auth import COOKIE, CSRF_HEADER
@@ -32,8 +33,9 @@ ACCOUNTS = {"olga": "operator", "sam": "supervisor", "carl": "campaign_manager",
 SIP_USERS = {"olga": "op1001"}
 
 
-def console_site(folder: Path, *, redis_url: str | None = None) -> tuple[Path, Site]:
-    """A small site file under `folder` (store in folder/switchboard.db); Redis on a closed port unless given."""
+def console_site(folder: Path, *, redis_url: str | None = None, **settings: Any) -> tuple[Path, Site]:
+    """A small site file under `folder` (store in folder/switchboard.db); Redis on a closed port unless given;
+    `settings` replace the site's top-level fields (time_zone, queues ...)."""
     data = {
         "name": "Switchboard test",
         "store_url": f"sqlite:///{folder / 'switchboard.db'}",
@@ -46,7 +48,7 @@ def console_site(folder: Path, *, redis_url: str | None = None) -> tuple[Path, S
         "operators": [
             {"sip_user": "op1001", "name": "Olga Test", "secret": secrets.token_urlsafe(12), "skills": {"general": 3}}
         ],
-    }
+    } | settings
     folder.mkdir(parents=True, exist_ok=True)
     return write_lab_site(folder, data)
 
@@ -78,11 +80,26 @@ def _template_store() -> Path:
     return _template[0]
 
 
-def console_app(folder: Path, clock: Callable[[], float] | None = None, **site_options: str) -> FastAPI:
-    """The console app over a fresh migrated store holding ACCOUNTS."""
+def console_app(folder: Path, clock: Callable[[], float] | None = None, **site_options: Any) -> FastAPI:
+    """The console app over a fresh migrated store holding ACCOUNTS (site_options: see console_site)."""
     _path, site = console_site(folder, **site_options)
     shutil.copyfile(_template_store(), folder / "switchboard.db")  # hashing and migrating once is enough
     return create_app(site, clock=clock) if clock else create_app(site)
+
+
+def migrated_console(site: Site, clock: Callable[[], float]) -> FastAPI:
+    """The console over the site's own store, migrated in place (no accounts in it), its clock given."""
+    engine = make_engine(site.store_url_effective)
+    CallStore(engine).create_schema()
+    return create_app(site, engine=engine, clock=clock)
+
+
+def _hand_session(client: TestClient, ctx: WebContext, account: Account, now: float) -> str:
+    """The client now carries a new session of `account`: its cookie, and its CSRF token on every request."""
+    token, session = ctx.accounts.open_session(account, now)
+    client.cookies.set(COOKIE, token)
+    client.headers[CSRF_HEADER] = session.csrf_token
+    return session.csrf_token
 
 
 def sign_in(client: TestClient, app: FastAPI, name: str) -> str:
@@ -90,10 +107,26 @@ def sign_in(client: TestClient, app: FastAPI, name: str) -> str:
     ctx: WebContext = app.state.ctx
     account = ctx.accounts.check_password(name, PASSWORD)
     assert account is not None, f"no test account {name!r}"
-    token, session = ctx.accounts.open_session(account, ctx.clock())
-    client.cookies.set(COOKIE, token)
-    client.headers[CSRF_HEADER] = session.csrf_token
-    return session.csrf_token
+    return _hand_session(client, ctx, account, ctx.clock())
+
+
+def sign_in_new(
+    client: TestClient, role: str, *, name: str | None = None, sip_user: str | None = None, now: float | None = None
+) -> str:
+    """The client now acts as a new account of `role` (a random name unless given), made and signed in at `now`
+    (the app's clock unless given); returns the account's name."""
+    ctx: WebContext = client.app.state.ctx  # type: ignore[attr-defined]
+    at = ctx.clock() if now is None else now
+    account = ctx.accounts.add_user(name or f"{role}-{secrets.token_hex(3)}", role, PASSWORD, at, sip_user=sip_user)
+    _hand_session(client, ctx, account, at)
+    return str(account.name)
+
+
+def signed_in(app: FastAPI, role: str, now: float | None = None, sip_user: str | None = None) -> TestClient:
+    """A new client acting as a new account of `role` (see sign_in_new)."""
+    client = TestClient(app)
+    sign_in_new(client, role, sip_user=sip_user, now=now)
+    return client
 
 
 def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:

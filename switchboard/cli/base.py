@@ -5,16 +5,20 @@ Every command finds the site through --config, else $SWITCHBOARD_CONFIG, else ./
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from switchboard.config import Site, load_site, resolve_config_path
 from switchboard.errors import SwitchboardError
 from switchboard.privacy import install_log_masking
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 class CliContext:
@@ -40,6 +44,24 @@ def config_option(func: Any) -> Any:
         is_eager=True,
         help="Site configuration (default: $SWITCHBOARD_CONFIG, else ./switchboard.toml).",
     )(func)
+
+
+def migrated_engine(site: Site) -> Engine:
+    """The site's SQL store, migrated first (a fresh site has no console tables yet)."""
+    from switchboard.store.calls import CallStore, make_engine  # SQLAlchemy loads only for the commands using it
+
+    engine = make_engine(site.store_url_effective)
+    CallStore(engine).create_schema()
+    return engine
+
+
+def cli_user() -> str:
+    """Who acted from the command line, as the audit log and the command bus name them."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container
+        login = "unknown"
+    return f"cli:{login}"[:40]
 
 
 def emit(data: Any, as_json: bool, human: str | None = None) -> None:

@@ -5,7 +5,6 @@ Passwords come only on standard input (--password-stdin), never on the command l
 
 from __future__ import annotations
 
-import getpass
 import ipaddress
 import sys
 import time
@@ -13,7 +12,7 @@ from dataclasses import asdict
 
 import click
 
-from switchboard.cli.base import CliContext, cli, config_option, emit
+from switchboard.cli.base import CliContext, cli, cli_user, config_option, emit, migrated_engine
 from switchboard.config import Site
 from switchboard.store.accounts import ROLES, AccountStore
 
@@ -21,21 +20,7 @@ LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
 
 def _accounts(site: Site) -> AccountStore:
-    """The site's account store, migrated first (a fresh site has no users table yet)."""
-    from switchboard.store.calls import CallStore, make_engine
-
-    engine = make_engine(site.store_url_effective)
-    CallStore(engine).create_schema()
-    return AccountStore(engine)
-
-
-def _cli_user() -> str:
-    """Who made a change from the command line, as the audit log names them."""
-    try:
-        login = getpass.getuser()
-    except (KeyError, OSError):  # no login name in a bare container
-        login = "unknown"
-    return f"cli:{login}"[:40]
+    return AccountStore(migrated_engine(site))
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -69,7 +54,7 @@ def users_add(obj: CliContext, name: str, role: str, password_stdin: bool, sip_u
     accounts = _accounts(site)
     now = time.time()
     accounts.add_user(name, role, password, now, sip_user=sip_user)
-    accounts.audit(_cli_user(), "users.add", name, {"role": role, "sip_user": sip_user}, now)
+    accounts.audit(cli_user(), "users.add", name, {"role": role, "sip_user": sip_user}, now)
     click.echo(f"added {name} ({role})")
     if role == "operator" and sip_user is None:
         click.echo(
@@ -99,7 +84,7 @@ def users_disable(obj: CliContext, name: str) -> None:
     """Stop NAME from signing in; their open sessions end now."""
     accounts = _accounts(obj.site())
     accounts.disable(name)
-    accounts.audit(_cli_user(), "users.disable", name, None, time.time())
+    accounts.audit(cli_user(), "users.disable", name, None, time.time())
     click.echo(f"disabled {name}")
 
 
@@ -113,7 +98,7 @@ def users_password(obj: CliContext, name: str, password_stdin: bool) -> None:
     password = _read_password(password_stdin)
     accounts = _accounts(obj.site())
     accounts.set_password(name, password)
-    accounts.audit(_cli_user(), "users.password", name, None, time.time())
+    accounts.audit(cli_user(), "users.password", name, None, time.time())
     click.echo(f"new password set for {name}")
 
 
@@ -136,7 +121,6 @@ def serve(obj: CliContext, host: str, port: int, public: bool) -> None:
     """Run the web console (migrates the store first)."""
     import uvicorn
 
-    from switchboard.store.calls import CallStore, make_engine
     from switchboard.web.app import create_app
 
     if not is_loopback(host):
@@ -151,7 +135,6 @@ def serve(obj: CliContext, host: str, port: int, public: bool) -> None:
             err=True,
         )
     site = obj.site()
-    engine = make_engine(site.store_url_effective)
-    CallStore(engine).create_schema()
+    engine = migrated_engine(site)
     click.echo(f"console of {site.name} on http://{host}:{port}/", err=True)
     uvicorn.run(create_app(site, engine=engine), host=host, port=port, log_level="warning", access_log=False)

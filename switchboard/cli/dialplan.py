@@ -5,14 +5,13 @@ show, check, diff, apply (with a reload over AMI as the admin AMI user), history
 from __future__ import annotations
 
 import asyncio
-import getpass
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from switchboard.cli.base import CliContext, cli, config_option, emit
+from switchboard.cli.base import CliContext, cli, cli_user, config_option, emit, migrated_engine
 from switchboard.config import Site
 from switchboard.store.config_versions import ConfigVersion, ConfigVersionStore
 
@@ -23,20 +22,7 @@ def dialplan() -> None:
 
 
 def _store(site: Site) -> ConfigVersionStore:
-    from switchboard.store.calls import CallStore, make_engine
-
-    engine = make_engine(site.store_url_effective)
-    CallStore(engine).create_schema()
-    return ConfigVersionStore(engine)
-
-
-def _author() -> str:
-    """Who changed the dialplan from the command line, as the audit log names them."""
-    try:
-        login = getpass.getuser()
-    except (KeyError, OSError):  # no login name in a bare container
-        login = "unknown"
-    return f"cli:{login}"[:40]
+    return ConfigVersionStore(migrated_engine(site))
 
 
 def _read(path: Path) -> str:
@@ -119,7 +105,7 @@ def apply(obj: CliContext, file: Path, note: str, as_json: bool) -> None:
     from switchboard.dialplan_admin import save_and_apply
 
     site = obj.site()
-    version = asyncio.run(save_and_apply(site, _store(site), _read(file), _author(), note))
+    version = asyncio.run(save_and_apply(site, _store(site), _read(file), cli_user(), note))
     emit(version.to_json(content=False), as_json, f"version {version.id} applied")
 
 
@@ -148,7 +134,7 @@ def rollback(obj: CliContext, version: int, note: str | None, as_json: bool) -> 
     from switchboard.dialplan_admin import rollback as roll_back
 
     site = obj.site()
-    new = asyncio.run(roll_back(site, _store(site), version, _author(), note=note))
+    new = asyncio.run(roll_back(site, _store(site), version, cli_user(), note=note))
     emit(new.to_json(content=False), as_json, f"version {new.id} applied (the content of version {version})")
 
 

@@ -8,7 +8,6 @@ The screen comes from the running platform's live state (Redis: who is on which 
 from __future__ import annotations
 
 import asyncio
-import getpass
 import time
 from typing import Any
 
@@ -16,7 +15,7 @@ import click
 from redis.exceptions import RedisError
 
 from switchboard import keys
-from switchboard.cli.base import CliContext, cli, config_option, emit
+from switchboard.cli.base import CliContext, cli, cli_user, config_option, emit
 from switchboard.errors import SwitchboardError
 
 
@@ -111,7 +110,7 @@ def _command(obj: CliContext, name: str, args: dict[str, str]) -> dict[str, Any]
 
     site = obj.site()
     try:
-        return send_sync(site.redis_url, name, args, sender=f"cli:{getpass.getuser()}")
+        return send_sync(site.redis_url, name, args, sender=cli_user())
     except SwitchboardError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -170,7 +169,7 @@ def request_days_off(
     engine = make_engine(site.store_url_effective)
     try:
         row = days_off.request_days_off(
-            engine, account, first_day, last_day or first_day, reason, time.time(), days_off.site_zone(site)
+            engine, account, first_day, last_day or first_day, reason, time.time(), site.time_zone
         )
     except SwitchboardError as exc:
         raise click.ClickException(str(exc)) from None

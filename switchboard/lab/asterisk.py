@@ -22,7 +22,7 @@ ASTERISK = shutil.which("asterisk") or "/usr/sbin/asterisk"
 
 
 class AsteriskProcess:
-    """One Asterisk, rendered into `conf_dir`; start, stop, kill -9 and restart it."""
+    """One Asterisk, rendered into `conf_dir`; start, stop, kill -9 and restart it (or use it in `async with`)."""
 
     def __init__(self, site: Site, conf_dir: Path) -> None:
         self.site = site
@@ -34,6 +34,14 @@ class AsteriskProcess:
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
+
+    async def __aenter__(self) -> AsteriskProcess:
+        """`async with AsteriskProcess(site, folder) as asterisk:` starts it, and stops it however the block ends."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def start(self, timeout: float = 40.0) -> None:
         """Start Asterisk and wait until it is fully booted."""

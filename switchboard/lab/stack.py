@@ -16,6 +16,7 @@ from switchboard.config import Site
 from switchboard.errors import LabError
 from switchboard.lab.asterisk import AsteriskProcess
 from switchboard.lab.redis import RedisProcess
+from switchboard.lab.sipp import SippResult, run_callers
 from switchboard.lab.site import lab_site_dict, write_lab_site
 from switchboard.lab.softphone import SoftphoneBank
 from switchboard.picture import FREE_STATES
@@ -66,6 +67,15 @@ class LabStack:
         await self.phones.start()
         self._stack.push_async_callback(self.phones.stop)
         await self.register_all()
+
+    async def hotline_caller(self, *, call_seconds: float, timeout: float, scenario: str = "caller.xml") -> SippResult:
+        """One SIPp caller to the site's first hotline: with caller.xml it talks `call_seconds` once answered (or
+        waits as long in the queue), then hangs up."""
+        assert self.site, "the lab is not started"
+        return await run_callers(
+            scenario, "127.0.0.1", self.site.asterisk.sip_port, number=self.site.hotlines[0].number,
+            calls=1, rate=1, concurrency=1, call_seconds=call_seconds, timeout=timeout,
+        )  # fmt: skip
 
     async def register_all(self, timeout: float = 15.0) -> None:
         """Register every operator's softphone and wait until the platform sees each phone free."""

@@ -1,4 +1,5 @@
 """Console accounts in SQL: users with argon2id password hashes, signed-in sessions, failed sign-ins, audit log.
+The one place that reads and writes these tables: the CLI, sign-in and the admin's pages all go through it.
 
 A session cookie carries a random token; only its SHA-256 is stored, with the session's CSRF token beside it.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from switchboard.errors import StoreError
+from switchboard.errors import StoreError, UnknownUserError
 from switchboard.store.schema import audit_log, login_failures, users, web_sessions
 
 ROLES = ("operator", "supervisor", "campaign_manager", "admin")
@@ -43,6 +44,21 @@ class UserRow:
     sip_user: str | None
     created_at: float
     disabled: bool
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log: who did what to which target, and when."""
+
+    id: int
+    at: float
+    user: str
+    action: str  # area.verb: site.save, dialplan.apply, user.disable, campaign.create ...
+    target: str | None
+    detail: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,10 @@ class AccountStore:
         """The account can no longer sign in, and its open sessions end now."""
         self._change(name, disabled=True)
 
+    def enable(self, name: str) -> None:
+        """A disabled account may sign in again."""
+        self._change(name, disabled=False)
+
     def set_password(self, name: str, password: str) -> None:
         """A new password; every session opened with the old one ends."""
         _check_new_password(name, password)
@@ -106,7 +126,7 @@ class AccountStore:
     def _change(self, name: str, **values: Any) -> None:
         with self.engine.begin() as conn:
             if conn.execute(users.update().where(users.c.name == name).values(**values)).rowcount == 0:
-                raise StoreError(f"no user {name!r}")
+                raise UnknownUserError(f"no user {name!r}")
             conn.execute(web_sessions.delete().where(web_sessions.c.user_name == name))
 
     def recent_failures(self, name: str, address: str, since: float) -> tuple[int, int]:
@@ -171,3 +191,21 @@ class AccountStore:
                     at=now, user_name=user, action=action, target=target, detail=dict(detail) if detail else None
                 )
             )
+
+    def audit_entries(
+        self, *, action: str | None = None, user: str | None = None, limit: int = 200
+    ) -> list[AuditEntry]:
+        """The audit log, newest first; `action` is an exact action, or a prefix ending in '.' or '*' ('site.*')."""
+        query = sa.select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
+        if action and action.endswith(("*", ".")):
+            query = query.where(audit_log.c.action.startswith(action.rstrip("*"), autoescape=True))
+        elif action:
+            query = query.where(audit_log.c.action == action)
+        if user:
+            query = query.where(audit_log.c.user_name == user)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            AuditEntry(int(r.id), float(r.at), r.user_name, r.action, r.target, dict(r.detail) if r.detail else None)
+            for r in rows
+        ]

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from switchboard.errors import StoreError
+from switchboard.store.accounts import AccountStore, AuditEntry
 from switchboard.store.schema import audit_log, config_versions
 
 KINDS = ("dialplan", "site")
@@ -37,22 +38,6 @@ class ConfigVersion:
             "applied_at": self.applied_at, "restored_from": self.restored_from,
         }  # fmt: skip
         return data | {"content": self.content} if content else data
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: float
-    user: str
-    action: str  # e.g. dialplan.save, dialplan.apply, dialplan.rollback, dialplan.refused
-    target: str | None
-    detail: dict[str, Any] | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at, "user": self.user, "action": self.action} | {
-            "target": self.target,
-            "detail": self.detail,
-        }
 
 
 def _version(row: Any) -> ConfigVersion:
@@ -155,15 +140,7 @@ class ConfigVersionStore:
 
     def audit_log(self, action_prefix: str | None = None, limit: int = 200) -> list[AuditEntry]:
         """Newest first; `action_prefix` such as 'dialplan.' keeps one area's lines."""
-        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-        if action_prefix:
-            query = query.where(audit_log.c.action.startswith(action_prefix, autoescape=True))
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [
-            AuditEntry(int(r.id), float(r.at), r.user_name, r.action, r.target, dict(r.detail) if r.detail else None)
-            for r in rows
-        ]
+        return AccountStore(self.engine).audit_entries(action=action_prefix, limit=limit)
 
 
 def _check(kind: str, author: str, note: str | None) -> None:

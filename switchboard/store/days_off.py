@@ -1,6 +1,6 @@
 """Days off: an operator's request (at least a week ahead), a supervisor's decision, and the roster of absences.
 
-Days are calendar days in the site's zone (UTC when it names none); approved requests are the roster's absences.
+Days are calendar days in the site's time_zone; approved requests are the roster's absences.
 Every request and decision is written to the audit log in the same transaction.
 """
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from switchboard.config_sections import zone_named
 from switchboard.errors import DaysOffError
 from switchboard.store.campaigns import transaction
 from switchboard.store.schema import audit_log, days_off, users
@@ -24,17 +24,12 @@ PENDING, APPROVED, REFUSED = "pending", "approved", "refused"
 HOLDING = (PENDING, APPROVED)  # the requests a new one may not overlap
 
 
-def site_zone(site: object) -> str:
-    """The zone a site's days are counted in: its `time_zone` once the site file has one, else UTC."""
-    return str(getattr(site, "time_zone", None) or "UTC")
-
-
 def today(now: float, zone_name: str = "UTC") -> dt.date:
     """The calendar day it is at `now` in the site's zone."""
     try:
-        tz = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DaysOffError(f"zone = {zone_name!r}: not a time zone", field="zone") from None
+        tz = zone_named(zone_name)
+    except ValueError as exc:
+        raise DaysOffError(f"zone = {zone_name!r}: {exc}", field="zone") from None
     return dt.datetime.fromtimestamp(now, tz).date()
 
 

@@ -10,11 +10,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from switchboard.config_sections import zone_named
 from switchboard.errors import SupervisionError
 from switchboard.store.schema import calls
 
@@ -31,12 +31,12 @@ class Day:
     end: float
 
 
-def parse_day(date_text: str | None, zone_name: str | None, today: float) -> Day:
-    """`date=YYYY-MM-DD` (default: today) in `zone` (an IANA name; default: the server's local zone)."""
+def parse_day(date_text: str | None, zone_name: str | None, today: float, site_zone: str) -> Day:
+    """`date=YYYY-MM-DD` (default: today) in `zone` (an IANA name; default: `site_zone`, the site's time_zone)."""
     try:
-        zone: dt.tzinfo = ZoneInfo(zone_name) if zone_name else dt.datetime.now().astimezone().tzinfo or dt.UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SupervisionError(f"zone = {zone_name!r}: not a known time zone (e.g. Europe/Moscow)") from None
+        zone: dt.tzinfo = zone_named(zone_name or site_zone)
+    except ValueError as exc:
+        raise SupervisionError(f"zone = {zone_name or site_zone!r}: {exc}") from None
     if date_text:
         try:
             date = dt.date.fromisoformat(date_text)

@@ -15,6 +15,33 @@ from acd.model import Presence
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STALE_S = 10.0  # the platform rewrites its live state several times a second: older than this, it is not running
+# (metric, the figure's field in the live state, help) for each queue's figures, then each campaign's dialer.
+QUEUE_FIGURES = [
+    ("switchboard_calls_waiting", "waiting", "Calls waiting in the queue now."),
+    (
+        "switchboard_longest_wait_seconds",
+        "longest_wait_s",
+        "How long the longest-waiting call of the queue has waited, in seconds.",
+    ),
+    (
+        "switchboard_service_level",
+        "service_level",
+        "Share of today's offered calls answered within the queue's service-level target (0 to 1).",
+    ),
+    (
+        "switchboard_abandon_rate",
+        "abandon_rate",
+        "Share of today's offered calls the caller hung up on while waiting (0 to 1).",
+    ),
+]
+CAMPAIGN_FIGURES = [
+    ("switchboard_dial_level", "dial_level", "Calls the dialer launched per free operator over the last minute."),
+    (
+        "switchboard_dialer_abandon_rate",
+        "abandon_rate",
+        "Share of answered outbound calls abandoned over the campaign's legal window (0 to 1).",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -90,21 +117,14 @@ def ami_connected(ami: Mapping[str, str], now: float) -> bool | None:
     return _number(ami.get("connected")) == 1
 
 
-def _per_queue(queues: Mapping[str, Mapping[str, Any]], field_name: str) -> list[tuple[dict[str, str], float]]:
+def _per(label: str, rows: Mapping[str, Mapping[str, Any]], field_name: str) -> list[tuple[dict[str, str], float]]:
+    """One sample a row (a queue, a campaign) labelled with its name; a row without the figure has none (a dialer
+    with no free operator or no answer in its window yet)."""
     samples = []
-    for name in sorted(queues):
-        value = _number(queues[name].get(field_name))
+    for name in sorted(rows):
+        value = _number(rows[name].get(field_name))
         if value is not None:
-            samples.append(({"queue": name}, value))
-    return samples
-
-
-def _per_campaign(dialers: Mapping[str, Mapping[str, Any]], field_name: str) -> list[tuple[dict[str, str], float]]:
-    samples = []
-    for campaign in sorted(dialers):
-        value = _number(dialers[campaign].get(field_name))
-        if value is not None:  # None: the dialer has no figure yet (no free operator, no answer in the window)
-            samples.append(({"campaign": campaign}, value))
+            samples.append(({label: name}, value))
     return samples
 
 
@@ -128,39 +148,15 @@ def families(live: LiveFigures | None, store_up: bool, now: float) -> list[Famil
     if live is None:
         return up
     connected = ami_connected(live.ami, now)
-    q, d = live.queues, live.dialers
+    ami = Family(
+        "switchboard_ami_connected",
+        "1 when the platform is connected to Asterisk's AMI (0 too when the platform has stopped writing).",
+        samples=[({}, float(bool(connected)))],
+    )
     return [
         *up,
-        Family(
-            "switchboard_ami_connected",
-            "1 when the platform is connected to Asterisk's AMI (0 too when the platform has stopped writing).",
-            samples=[({}, float(bool(connected)))],
-        ),
-        Family("switchboard_calls_waiting", "Calls waiting in the queue now.", samples=_per_queue(q, "waiting")),
-        Family(
-            "switchboard_longest_wait_seconds",
-            "How long the longest-waiting call of the queue has waited, in seconds.",
-            samples=_per_queue(q, "longest_wait_s"),
-        ),
-        Family(
-            "switchboard_service_level",
-            "Share of today's offered calls answered within the queue's service-level target (0 to 1).",
-            samples=_per_queue(q, "service_level"),
-        ),
-        Family(
-            "switchboard_abandon_rate",
-            "Share of today's offered calls the caller hung up on while waiting (0 to 1).",
-            samples=_per_queue(q, "abandon_rate"),
-        ),
+        ami,
+        *(Family(name, text, samples=_per("queue", live.queues, key)) for name, key, text in QUEUE_FIGURES),
         Family("switchboard_operators", "Operators in each state now.", samples=operators_by_state(live.operators)),
-        Family(
-            "switchboard_dial_level",
-            "Calls the dialer launched per free operator over the last minute.",
-            samples=_per_campaign(d, "dial_level"),
-        ),
-        Family(
-            "switchboard_dialer_abandon_rate",
-            "Share of answered outbound calls abandoned over the campaign's legal window (0 to 1).",
-            samples=_per_campaign(d, "abandon_rate"),
-        ),
+        *(Family(name, text, samples=_per("campaign", live.dialers, key)) for name, key, text in CAMPAIGN_FIGURES),
     ]

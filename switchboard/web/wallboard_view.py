@@ -18,9 +18,10 @@ from acd.model import Presence
 from switchboard import keys
 from switchboard.config import Site
 from switchboard.config_sections import Queue
+from switchboard.live import decode_hash
 
-# The site file has no abandonment target yet: 5 % is the usual inbound call-centre goal.
-ABANDON_TARGET = 0.05
+# The targets of a queue the platform reports but the site no longer has (removed since): the defaults.
+_UNKNOWN_QUEUE = Queue(name="unknown")
 STALE_AFTER_S = 5.0  # the platform publishes twice a second: older figures mean it has stopped
 WORKING = ("available", "offered", "on_call", "wrap_up")
 # Operators listed as a floor walker scans them: those working first, then paused, then away.
@@ -37,17 +38,6 @@ class LiveSnapshot:
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     updated_at: float | None = None  # when the platform last published
     ami_connected: bool = False
-
-
-def decode_hash(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A Redis hash as the platform wrote it (live.py): numbers and JSON parsed, plain text kept."""
-    out: dict[str, Any] = {}
-    for key, text in row.items():
-        try:
-            out[str(key)] = json.loads(text)
-        except ValueError:
-            out[str(key)] = text
-    return out
 
 
 def read_live(client: redis.Redis) -> LiveSnapshot:
@@ -83,10 +73,11 @@ def queue_row(name: str, figures: Mapping[str, Any], queue: Queue | None) -> dic
 
     Targets come from the queue's settings: the service level's share and seconds (sl_target, sl_seconds). A caller
     waiting longer than sl_seconds, or an ASA above it, is late; more callers waiting than operators working the
-    queue is late; abandonment is late above ABANDON_TARGET. A queue with no finished call has no late rate.
+    queue is late; abandonment is late above the queue's abandon_target. A queue with no finished call has no late
+    rate.
     """
-    sl_seconds = float(queue.sl_seconds) if queue else 20.0
-    sl_target = float(queue.sl_target) if queue else 0.8
+    targets = queue or _UNKNOWN_QUEUE
+    sl_seconds, sl_target, abandon_target = float(targets.sl_seconds), targets.sl_target, targets.abandon_target
     states = figures.get("operators") or {}
     working = sum(int(states.get(state, 0)) for state in WORKING)
     finished = int(figures.get("answered", 0)) + int(figures.get("abandoned", 0))
@@ -99,7 +90,7 @@ def queue_row(name: str, figures: Mapping[str, Any], queue: Queue | None) -> dic
         "longest_wait_s": _measure(longest, sl_seconds, longest > sl_seconds),
         "service_level": _measure(service_level, sl_target, finished > 0 and service_level < sl_target),
         "asa_s": _measure(asa, sl_seconds, asa > sl_seconds),
-        "abandon_rate": _measure(abandon_rate, ABANDON_TARGET, finished > 0 and abandon_rate > ABANDON_TARGET),
+        "abandon_rate": _measure(abandon_rate, abandon_target, finished > 0 and abandon_rate > abandon_target),
         "figures": dict(figures),
     }
     row["late"] = any(

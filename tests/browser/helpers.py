@@ -2,10 +2,13 @@
 the page, take a screenshot for the docs, and headless Chromium itself.
 
     from tests.browser.helpers import start_console, stop_console, sign_in, screenshot, wait_for
+    from tests.browser.helpers import serve_console, until, text_of   # the console of a LabStack, awaited checks
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -13,10 +16,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -25,6 +30,9 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from switchboard.errors import LabError
+from switchboard.lab.ports import free_port
+from switchboard.lab.stack import LabStack
+from tests.console_support import prepare_store
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -116,6 +124,41 @@ def stop_console(process: subprocess.Popen[bytes], timeout: float = 10.0) -> Non
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout)
+
+
+@contextlib.asynccontextmanager
+async def serve_console(lab: LabStack) -> AsyncIterator[str]:
+    """`switchboard serve` on a started LabStack's site file, its store holding tests.console_support's accounts:
+    yields the console's base URL, and stops it after."""
+    assert lab.site and lab.site_path, "the lab is not started"
+    prepare_store(lab.site)
+    port = free_port()
+    process = await asyncio.to_thread(start_console, lab.site_path, port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await asyncio.to_thread(stop_console, process)
+
+
+async def until(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll a quick browser check without blocking the event loop a LabStack's platform runs in; its first truthy
+    value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def text_of(driver: WebDriver, css: str) -> str:
+    """The shown text of the first match ("" when there is none, it is hidden, or the page is being reloaded)."""
+    try:
+        found = driver.find_elements(By.CSS_SELECTOR, css)
+        return found[0].text if found and found[0].is_displayed() else ""
+    except StaleElementReferenceException:
+        return ""
 
 
 def wait_for(driver: WebDriver, css: str, timeout: float = 10.0, visible: bool = True) -> WebElement:

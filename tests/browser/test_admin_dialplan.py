@@ -47,17 +47,13 @@ async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Dialpla
     try:
         site_path, site = write_lab_site(folder, lab_site_dict(folder, operators=1, redis_url=redis_url))
         prepare_store(site)
-        asterisk = AsteriskProcess(site, folder / "asterisk")
-        await asterisk.start()
-        try:
+        async with AsteriskProcess(site, folder / "asterisk") as asterisk:
             port = free_port()
             console = await asyncio.to_thread(start_console, site_path, port)
             try:
                 yield DialplanConsole(asterisk, f"http://127.0.0.1:{port}")
             finally:
                 await asyncio.to_thread(stop_console, console)
-        finally:
-            await asterisk.stop()
     finally:
         redis.terminate()
         redis.wait(10)

@@ -21,13 +21,13 @@ from selenium.webdriver.support.wait import WebDriverWait
 from switchboard.lab.ports import free_port
 from switchboard.lab.site import write_lab_site
 from switchboard.leads.importer import ImportOptions, import_leads
-from switchboard.store.attempts import finish_attempt, record_attempt, record_disposition
 from switchboard.store.calls import make_engine
 from switchboard.store.campaigns import save_campaign
-from switchboard.store.schema import attempts, campaigns, leads, refusal_reasons
+from switchboard.store.schema import campaigns, leads
 from switchboard.web.campaign_toml import read_campaign_text
 from tests.browser.helpers import screenshot, sign_in, start_console, stop_console, wait_for
 from tests.console_support import ACCOUNTS, PASSWORD, prepare_store, start_redis
+from tests.integration.leads.campaign_helpers import record_outcomes, refusal_counts
 
 pytestmark = pytest.mark.browser
 
@@ -213,27 +213,9 @@ def campaign_with_calls(store_url: str, folder: Path) -> tuple[int, dict[str, in
         with engine.connect() as conn:
             where = leads.c.campaign_id == campaign_id
             ids = list(conn.execute(sa.select(leads.c.id).where(where).order_by(leads.c.id).limit(20)).scalars())
-        now = time.time()
         plans = [code for code, n in REFUSALS.items() for _ in range(n)] + ["sale", "busy"]
-        for lead_id, plan in zip(ids, plans, strict=False):
-            attempt = record_attempt(engine, lead_id, now=now)
-            if plan == "busy":
-                finish_attempt(engine, attempt, "busy", now=now + 15)
-                continue
-            finish_attempt(engine, attempt, "answered", now=now + 60, operator="op1001", talk_s=45.0)
-            if plan == "sale":
-                record_disposition(engine, attempt, "sale", now=now + 70)
-            else:
-                record_disposition(engine, attempt, "refused", refusal_reason=plan, now=now + 70)
-        with engine.connect() as conn:
-            return campaign_id, dict(
-                conn.execute(
-                    sa.select(refusal_reasons.c.code, sa.func.count(attempts.c.id))
-                    .join(attempts, attempts.c.refusal_reason_id == refusal_reasons.c.id)
-                    .where(attempts.c.campaign_id == campaign_id)
-                    .group_by(refusal_reasons.c.code)
-                ).all()
-            )
+        record_outcomes(engine, ids, plans, time.time())
+        return campaign_id, refusal_counts(engine, campaign_id)
     finally:
         engine.dispose()
 

@@ -9,19 +9,16 @@ import asyncio
 import datetime as dt
 import time
 import tomllib
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 
 from dialer.campaigns.settings import parse_campaign
-from switchboard.lab.ports import free_port
 from switchboard.lab.sipp import SippNetwork
 from switchboard.lab.stack import LabStack
 from switchboard.store import days_off
@@ -30,8 +27,8 @@ from switchboard.store.attempts import finish_attempt, record_attempt, record_di
 from switchboard.store.campaign_report import campaign_report
 from switchboard.store.campaigns import save_campaign
 from switchboard.store.schema import campaigns, leads
-from tests.browser.helpers import screenshot, sign_in, sign_out, start_console, stop_console
-from tests.console_support import PASSWORD, prepare_store
+from tests.browser.helpers import screenshot, serve_console, sign_in, sign_out, text_of, until
+from tests.console_support import PASSWORD
 from tests.e2e.test_cli_campaign import EXAMPLE
 from tests.integration.leads.campaign_helpers import add_leads
 from tests.integration.test_outbound import outbound_stack
@@ -49,15 +46,11 @@ async def desk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[
     async with SippNetwork(ring_s=0.5, talk_s=25.0) as network:
         operators = [{"sip_user": OPERATOR, "name": "Olga Petrova", "skills": {"sales": 2}}]
         dialers = [{"campaign": CAMPAIGN, "queue": "sales", "ring_timeout_s": 15, "max_lines": 1}]
-        async with outbound_stack(tmp_path_factory.mktemp("desk"), network, operators, dialers) as lab:
-            assert lab.site and lab.site_path
-            prepare_store(lab.site)
-            port = free_port()
-            process = await asyncio.to_thread(start_console, lab.site_path, port)
-            try:
-                yield lab, f"http://127.0.0.1:{port}"
-            finally:
-                await asyncio.to_thread(stop_console, process)
+        async with (
+            outbound_stack(tmp_path_factory.mktemp("desk"), network, operators, dialers) as lab,
+            serve_console(lab) as base_url,
+        ):
+            yield lab, base_url
 
 
 def seed_campaign(engine: sa.Engine) -> int:
@@ -86,26 +79,6 @@ def seed_campaign(engine: sa.Engine) -> int:
 def set_campaign(engine: sa.Engine, campaign_id: int, status: str) -> None:
     with engine.begin() as conn:
         conn.execute(campaigns.update().where(campaigns.c.id == campaign_id).values(status=status))
-
-
-async def until(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll a quick browser check without blocking the event loop the platform runs in."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def text_of(browser: WebDriver, css: str) -> str:
-    """The shown text of the first match ("" when there is none, it is hidden, or the page is being reloaded)."""
-    try:
-        found = browser.find_elements(By.CSS_SELECTOR, css)
-        return found[0].text if found and found[0].is_displayed() else ""
-    except StaleElementReferenceException:
-        return ""
 
 
 async def test_an_operator_takes_a_campaign_call_and_saves_a_refusal_the_manager_sees(

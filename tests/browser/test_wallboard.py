@@ -6,27 +6,22 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from switchboard.lab.ports import free_port
-from switchboard.lab.sipp import run_callers
 from switchboard.lab.site import lab_site_dict
 from switchboard.lab.stack import LabStack
 from switchboard.store.accounts import AccountStore
 from switchboard.store.calls import make_engine
-from tests.browser.helpers import screenshot, sign_in, start_console, stop_console
-from tests.console_support import PASSWORD, prepare_store
+from tests.browser.helpers import screenshot, serve_console, sign_in, text_of, until
+from tests.console_support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-CALLER = Path(__file__).resolve().parents[1] / "sipp" / "caller.xml"
 OPERATOR = "op1001"
 SUPERVISOR = "sup2001"
 SUPERVISOR_ACCOUNT = "sue"
@@ -41,34 +36,12 @@ async def lab_console(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     data = lab_site_dict(folder, operators=1)
     data["operators"].append({"sip_user": SUPERVISOR, "secret": secrets.token_urlsafe(12), "name": "Sue Supervisor",
                               "supervisor": True})  # fmt: skip
-    async with LabStack(folder, site_data=data) as lab:
-        assert lab.site and lab.site_path
-        prepare_store(lab.site)
+    async with LabStack(folder, site_data=data) as lab, serve_console(lab) as base_url:
+        assert lab.site
         engine = make_engine(lab.site.store_url_effective)
         AccountStore(engine).add_user(SUPERVISOR_ACCOUNT, "supervisor", PASSWORD, time.time(), sip_user=SUPERVISOR)
         engine.dispose()
-        port = free_port()
-        process = await asyncio.to_thread(start_console, lab.site_path, port)
-        try:
-            yield lab, f"http://127.0.0.1:{port}"
-        finally:
-            await asyncio.to_thread(stop_console, process)
-
-
-async def until(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll a quick browser check without blocking the event loop the platform runs in."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def text_of(browser: WebDriver, css: str) -> str:
-    found = browser.find_elements(By.CSS_SELECTOR, css)
-    return found[0].text if found else ""
+        yield lab, base_url
 
 
 async def test_a_waiting_caller_shows_on_the_wallboard_and_leaves_it(
@@ -83,19 +56,7 @@ async def test_a_waiting_caller_shows_on_the_wallboard_and_leaves_it(
         browser.get(f"{base_url}/supervisor")
         await until(lambda: text_of(browser, WAITING) == "0", "the board with nobody waiting")
         assert text_of(browser, "#live-status") == "live"
-        caller = asyncio.create_task(
-            run_callers(
-                CALLER,
-                "127.0.0.1",
-                lab.site.asterisk.sip_port,
-                number=lab.site.hotlines[0].number,
-                calls=1,
-                rate=1,
-                concurrency=1,
-                call_seconds=6,
-                timeout=30,
-            )
-        )
+        caller = asyncio.create_task(lab.hotline_caller(call_seconds=6, timeout=30))
         await until(lambda: text_of(browser, WAITING) == "1", "the caller waiting")
         await until(lambda: browser.find_elements(By.CSS_SELECTOR, '#live-calls tr[data-state="waiting"]'), "the call")
         assert "Paused" in text_of(browser, f'#operators tr[data-operator="{OPERATOR}"]')
@@ -145,10 +106,7 @@ async def test_the_calls_page_lists_the_call_with_a_player_for_its_recording(
     lab, base_url = lab_console
     assert lab.site and lab.phones and lab.platform
     await lab.phones.configure(OPERATOR, answer_after_s=0.3, talk_s=2.0, auto_answer=True)
-    result = await run_callers(
-        CALLER, "127.0.0.1", lab.site.asterisk.sip_port, number=lab.site.hotlines[0].number, calls=1, rate=1,
-        concurrency=1, call_seconds=10, timeout=30,
-    )  # fmt: skip
+    result = await lab.hotline_caller(call_seconds=10, timeout=30)
     assert result.all_successful, result
     await lab.wait_idle()
     await lab.platform.flush()
@@ -175,12 +133,7 @@ async def test_listen_from_a_live_call_rings_the_supervisors_phone_into_chanspy(
     assert lab.site and lab.phones and lab.platform
     await lab.phones.configure(OPERATOR, answer_after_s=0.3, talk_s=None, auto_answer=True)
     await lab.phones.configure(SUPERVISOR, answer_after_s=0.3, talk_s=None, auto_answer=True)
-    caller = asyncio.create_task(
-        run_callers(
-            CALLER, "127.0.0.1", lab.site.asterisk.sip_port, number=lab.site.hotlines[0].number, calls=1, rate=1,
-            concurrency=1, call_seconds=30, timeout=45,
-        )
-    )  # fmt: skip
+    caller = asyncio.create_task(lab.hotline_caller(call_seconds=30, timeout=45))
     try:
         await asyncio.to_thread(sign_in, browser, base_url, SUPERVISOR_ACCOUNT, PASSWORD)
         browser.get(f"{base_url}/supervisor")

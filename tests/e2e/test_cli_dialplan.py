@@ -31,12 +31,8 @@ async def site_file(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[P
     """A lab site file with its Asterisk running (rendered beside it, found through asterisk_logs)."""
     folder = tmp_path_factory.mktemp("cli-dialplan")
     path, site = write_lab_site(folder)
-    process = AsteriskProcess(site, folder / "asterisk")
-    await process.start()
-    try:
+    async with AsteriskProcess(site, folder / "asterisk"):
         yield path
-    finally:
-        await process.stop()
 
 
 def run(site_file: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,13 +10,12 @@ import datetime as dt
 import io
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-import pytest_asyncio
 import redis.asyncio as aioredis
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -24,16 +23,14 @@ from fastapi.testclient import TestClient
 
 from switchboard.config import Site
 from switchboard.events import PhoneStateChanged
-from switchboard.lab.redis import RedisProcess
 from switchboard.lab.site import lab_site_dict, write_lab_site
 from switchboard.outbound import OutboundDialer
 from switchboard.outbound_board import DialerBoard
 from switchboard.picture import Picture
-from switchboard.store.attempts import finish_attempt, record_attempt, record_disposition
-from switchboard.store.calls import CallStore, make_engine
-from switchboard.store.schema import attempts, audit_log, campaigns, lead_imports, leads, refusal_reasons
-from switchboard.web.app import create_app
-from switchboard.web.auth import COOKIE, CSRF_HEADER
+from switchboard.store.attempts import finish_attempt, record_attempt
+from switchboard.store.schema import audit_log, campaigns, lead_imports, leads
+from tests.console_support import migrated_console, sign_in_new
+from tests.integration.leads.campaign_helpers import record_outcomes, refusal_counts
 
 pytestmark = pytest.mark.e2e
 
@@ -55,14 +52,6 @@ class Clock:
         return self.at
 
 
-@pytest_asyncio.fixture(scope="module")
-async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    server = RedisProcess(tmp_path_factory.mktemp("redis"))
-    await server.start()
-    yield server.url
-    await server.stop()
-
-
 @pytest.fixture
 def site(tmp_path: Path, redis_url: str) -> Site:
     """The lab's call centre with a dialer for the example campaign on the general queue."""
@@ -79,20 +68,14 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(site: Site, clock: Clock) -> FastAPI:
-    engine = make_engine(site.store_url_effective)
-    CallStore(engine).create_schema()
-    return create_app(site, engine=engine, clock=clock)
+    return migrated_console(site, clock)
 
 
 @pytest.fixture
 def manager(app: FastAPI) -> Iterator[TestClient]:
     """A campaign manager's signed-in client (the app's lifespan runs: its Redis client exists)."""
     with TestClient(app) as client:
-        ctx = app.state.ctx
-        account = ctx.accounts.add_user("carl", "campaign_manager", "long enough password", NOW)
-        token, session = ctx.accounts.open_session(account, NOW)
-        client.cookies.set(COOKIE, token)
-        client.headers[CSRF_HEADER] = session.csrf_token
+        sign_in_new(client, "campaign_manager", name="carl")
         yield client
 
 
@@ -116,17 +99,21 @@ def upload(client: TestClient, campaign_id: int, text: str, name: str = "вес�
         f"/api/campaigns/{campaign_id}/leads", files={"file": (name, text.encode("utf-8"), "text/csv")}
     )
     assert answer.status_code == 202, answer.text
-    job: dict[str, Any] = answer.json()
-    status_url = job["status_url"]
-    seen = [job]
-    deadline = time.monotonic() + 60
-    while job["state"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
-        job = client.get(status_url).json()
-        seen.append(job)
+    seen = follow(client, answer.json())
+    job = seen[-1]
     assert job["state"] == "done", job
     assert all(a["done"] <= b["done"] for a, b in itertools.pairwise(seen))  # progress never goes back
     return job
+
+
+def follow(client: TestClient, job: dict[str, Any], timeout: float = 60.0) -> list[dict[str, Any]]:
+    """An import job as the page follows it, until it stops running: every state seen, the last one last."""
+    status_url, seen = job["status_url"], [job]
+    deadline = time.monotonic() + timeout
+    while seen[-1]["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        seen.append(client.get(status_url).json())
+    return seen
 
 
 def rows(app: FastAPI, table: sa.Table, *where: Any) -> list[dict[str, Any]]:
@@ -201,12 +188,7 @@ def test_an_xlsx_list_is_imported_with_its_progress_in_rows(app: FastAPI, manage
     data = io.BytesIO()
     book.save(data)
     answer = manager.post(f"/api/campaigns/{campaign_id}/leads", files={"file": ("list.xlsx", data.getvalue())})
-    job = answer.json()
-    for _ in range(400):
-        if job["state"] != "running":
-            break
-        time.sleep(0.05)
-        job = manager.get(f"/api/imports/{job['job']}").json()
+    job = follow(manager, answer.json())[-1]
     assert (job["state"], job["unit"], job["accepted"], job["rejected"]) == ("done", "rows", 5, 1)
     assert job["done"] == job["total"] == 7 and job["rejections"][0]["line"] == 7
 
@@ -217,12 +199,7 @@ def test_an_upload_that_is_not_a_lead_list_fails_and_stores_nothing(app: FastAPI
     answer = manager.post(
         f"/api/campaigns/{campaign_id}/leads", files={"file": ("list.xlsx", b"PK\x03\x04 not a zip", "text/csv")}
     )
-    job = answer.json()
-    for _ in range(400):
-        if job["state"] != "running":
-            break
-        time.sleep(0.05)
-        job = manager.get(f"/api/imports/{job['job']}").json()
+    job = follow(manager, answer.json())[-1]
     assert job["state"] == "failed" and "list.xlsx" in job["error"] and job["accepted"] == 0
     assert rows(app, leads) == [] and rows(app, lead_imports) == []
     assert manager.get("/api/imports/nonesuch").status_code == 404
@@ -231,22 +208,10 @@ def test_an_upload_that_is_not_a_lead_list_fails_and_stores_nothing(app: FastAPI
 def seed_calls(app: FastAPI, campaign_id: int) -> dict[str, int]:
     """What the dialer and operators would write: refusals for several reasons, a sale, a busy line."""
     engine = app.state.ctx.engine
-    with engine.connect() as conn:
-        ids = list(
-            conn.execute(sa.select(leads.c.id).where(leads.c.campaign_id == campaign_id).order_by(leads.c.id)).scalars()
-        )
-    plans = ["too_expensive"] * 4 + ["other_provider"] * 3 + ["distrust", "do_not_call", None, "busy"]
+    ids = [row["id"] for row in rows(app, leads, leads.c.campaign_id == campaign_id)]
+    plans = ["too_expensive"] * 4 + ["other_provider"] * 3 + ["distrust", "do_not_call", "sale", "busy"]
     order = {"full_name": "Лид 9", "address": "Екатеринбург", "tariff": "Базовый 100", "connect_on": "2026-03-10"}
-    for lead_id, plan in zip(ids, plans, strict=False):
-        attempt = record_attempt(engine, lead_id, now=NOW)
-        if plan == "busy":
-            finish_attempt(engine, attempt, "busy", now=NOW + 20)
-            continue
-        finish_attempt(engine, attempt, "answered", now=NOW + 90, operator="op1001", talk_s=60.0)
-        if plan is None:
-            record_disposition(engine, attempt, "sale", order_form=order, now=NOW + 100)
-        else:
-            record_disposition(engine, attempt, "refused", refusal_reason=plan, now=NOW + 100)
+    record_outcomes(engine, ids, plans, NOW, order)
     return {"too_expensive": 4, "other_provider": 3, "distrust": 1, "do_not_call": 1}
 
 
@@ -255,15 +220,7 @@ def test_refusal_counts_on_the_report_equal_a_direct_count(app: FastAPI, manager
     campaign_id = create_example(manager)
     upload(manager, campaign_id, lead_list(40))
     expected = seed_calls(app, campaign_id)
-    with app.state.ctx.engine.connect() as conn:
-        counted = dict(
-            conn.execute(
-                sa.select(refusal_reasons.c.code, sa.func.count(attempts.c.id))
-                .join(refusal_reasons, refusal_reasons.c.id == attempts.c.refusal_reason_id)
-                .where(attempts.c.campaign_id == campaign_id)
-                .group_by(refusal_reasons.c.code)
-            ).all()
-        )
+    counted = refusal_counts(app.state.ctx.engine, campaign_id)
     assert counted == expected
     report = manager.get(f"/api/campaigns/{campaign_id}/report").json()
     shown = {r["code"]: r["count"] for r in report["totals"]["refusals"]["reasons"]}

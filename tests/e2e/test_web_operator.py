@@ -7,15 +7,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import secrets
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import redis
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -25,15 +23,12 @@ from switchboard import keys
 from switchboard.commands import CommandConsumer
 from switchboard.config import Site
 from switchboard.events import PhoneStateChanged
-from switchboard.lab.redis import RedisProcess
 from switchboard.lab.site import lab_site_dict, write_lab_site
 from switchboard.platform import Platform
 from switchboard.store.attempts import finish_attempt, record_attempt, record_disposition, score_attempt
-from switchboard.store.calls import CallStore, make_engine
 from switchboard.store.campaigns import read_campaign_file, save_campaign
 from switchboard.store.schema import attempts, audit_log, calls, dispositions
-from switchboard.web.app import create_app
-from switchboard.web.auth import COOKIE
+from tests.console_support import migrated_console, sign_in_new
 from tests.e2e.test_cli_campaign import EXAMPLE, NAME, SWITCHBOARD, WEDNESDAY_NOON
 from tests.integration.leads.campaign_helpers import add_leads
 
@@ -41,14 +36,6 @@ pytestmark = pytest.mark.e2e
 
 NOW = WEDNESDAY_NOON  # 12:00 in Moscow: within the example campaign's calling hours
 ME, COLLEAGUE = "op1001", "op1002"
-
-
-@pytest_asyncio.fixture(scope="module")
-async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    server = RedisProcess(tmp_path_factory.mktemp("redis"))
-    await server.start()
-    yield server.url
-    await server.stop()
 
 
 @pytest.fixture
@@ -61,25 +48,13 @@ def site(tmp_path: Path, redis_url: str) -> Iterator[Site]:
 @pytest.fixture
 def app(site: Site) -> FastAPI:
     """The console over the site's migrated store, its clock stopped at NOW."""
-    engine = make_engine(site.store_url_effective)
-    CallStore(engine).create_schema()
-    return create_app(site, engine=engine, clock=lambda: NOW)
+    return migrated_console(site, lambda: NOW)
 
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:  # one client: its lifespan holds the console's Redis connection
         yield test_client
-
-
-def sign_in(client: TestClient, role: str, sip_user: str | None = None) -> str:
-    """The client now acts as a new account of `role` (cookie and CSRF header); returns its name."""
-    ctx = client.app.state.ctx  # type: ignore[attr-defined]
-    account = ctx.accounts.add_user(f"{role}-{secrets.token_hex(3)}", role, "long enough password", NOW, sip_user)
-    token, session = ctx.accounts.open_session(account, NOW)
-    client.cookies.set(COOKIE, token)
-    client.headers["X-CSRF-Token"] = session.csrf_token
-    return str(account.name)
 
 
 def seed_campaign_call(site: Site, engine: sa.Engine, operator: str = ME) -> tuple[int, int]:
@@ -115,7 +90,7 @@ def test_the_screen_pop_shows_the_lead_past_contacts_script_and_order_form(app: 
     note, the script with the lead's fields filled in, the order form prefilled, and the choices."""
     ctx = app.state.ctx
     lead_id, attempt = seed_campaign_call(ctx.site, ctx.engine)
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     pop = client.get("/api/operator/call").json()
     assert pop["status"] == "on_call" and pop["direction"] == "outbound" and pop["attempt_id"] == attempt
     assert pop["campaign"] == NAME and pop["lead_id"] == lead_id and pop["disposed"] is False
@@ -135,7 +110,7 @@ def test_an_operator_sees_only_their_own_call(app: FastAPI, client: TestClient) 
     """Given a colleague's call, an operator's screen pop is empty and disposing of that call is refused (403)."""
     ctx = app.state.ctx
     _, attempt = seed_campaign_call(ctx.site, ctx.engine, operator=COLLEAGUE)
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     assert client.get("/api/operator/call").json() == {"operator": ME, "call": None}
     refused = client.post("/api/operator/disposition", json={"attempt_id": attempt, "code": "wrong_number"})
     assert refused.status_code == 403 and f"attempt_id = {attempt}: not a call of yours" in refused.json()["detail"]
@@ -163,7 +138,7 @@ def test_a_disposition_refused_names_the_field(
     """Each mistake in a disposition is a 422 naming the field; nothing is recorded."""
     ctx = app.state.ctx
     _, attempt = seed_campaign_call(ctx.site, ctx.engine)
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     answer = client.post("/api/operator/disposition", json={"attempt_id": attempt} | body)
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == field and words in answer.json()["detail"], answer.json()
@@ -176,7 +151,7 @@ def test_a_refusal_with_its_reason_is_recorded_once_and_the_call_is_claimed(app:
     hangup writes it); a second disposition is refused; a callback lands in the lead's zone."""
     ctx = app.state.ctx
     lead_id, attempt = seed_campaign_call(ctx.site, ctx.engine)
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     body = {"attempt_id": attempt, "code": "refused", "refusal_reason": "too_expensive", "note": "  дорого  "}
     saved = client.post("/api/operator/disposition", json=body)
     assert saved.status_code == 200, saved.text
@@ -196,7 +171,7 @@ def test_a_callback_is_scheduled_in_the_leads_zone(app: FastAPI, client: TestCli
     """A callback at 18:30 tomorrow is 18:30 in Moscow, the lead's zone."""
     ctx = app.state.ctx
     _, attempt = seed_campaign_call(ctx.site, ctx.engine)
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     body = {"attempt_id": attempt, "code": "callback", "callback_at": "2026-03-05T18:30", "callback_personal": True}
     saved = client.post("/api/operator/disposition", json=body)
     assert saved.status_code == 200, saved.text
@@ -211,7 +186,7 @@ def test_after_the_hangup_the_undisposed_call_stays_on_the_screen(app: FastAPI, 
     _, attempt = seed_campaign_call(ctx.site, ctx.engine)
     redis.Redis.from_url(ctx.site.redis_url).delete(keys.calls_in_progress())
     finish_attempt(ctx.engine, attempt, "answered", now=NOW - 5, operator=ME, talk_s=45.0)
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     pop = client.get("/api/operator/call").json()
     assert (pop["status"], pop["attempt_id"]) == ("after_call", attempt)
     body = {"attempt_id": attempt, "code": "refused", "refusal_reason": "no_need"}
@@ -235,7 +210,7 @@ def test_a_hotline_call_pops_the_caller_queue_and_earlier_calls(app: FastAPI, cl
                 outcome="answered" if operator else "abandoned",
             ))  # fmt: skip
     on_call(ctx.site, "u-now", ME, "general")
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     pop = client.get("/api/operator/call").json()
     assert (pop["direction"], pop["caller"], pop["queue"], pop["hotline"]) == (
         "inbound", caller, "general", "+18005550100"
@@ -277,7 +252,7 @@ def test_todays_figures_equal_a_direct_count(app: FastAPI, client: TestClient) -
                 id=f"k{i}", uniqueid=f"k{i}", direction=direction, caller="+15550000000", queue="general",
                 operator=operator, started_at=answered - 5, answered_at=answered, ended_at=ended,
             ))  # fmt: skip
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     day = client.get("/api/operator/today").json()
     assert day == {"day": "2026-03-04", "zone": "UTC"} | direct_count(engine, ME, 1_772_582_400.0)
 
@@ -309,7 +284,7 @@ async def test_state_and_pause_go_to_the_platform_over_the_bus(app: FastAPI, cli
     platform = Platform(ctx.site)
     platform.picture.apply(PhoneStateChanged(ME, "NOT_INUSE", time.time()))
     consumer = asyncio.create_task(CommandConsumer(platform, ctx.site.redis_url).run())
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     try:
         assert (await asyncio.to_thread(client.post, "/api/operator/login")).json()["state"] == "available"
         paused = await asyncio.to_thread(client.post, "/api/operator/pause", json={"reason": "lunch"})
@@ -333,7 +308,7 @@ def test_the_event_stream_sends_the_state_and_the_call(app: FastAPI, client: Tes
     """The SSE stream opens with the operator's state and their call's id."""
     ctx = app.state.ctx
     _, attempt = seed_campaign_call(ctx.site, ctx.engine)
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     seen: dict[str, Any] = {}
     with client.stream("GET", "/api/operator/events") as stream:
         name = ""
@@ -351,7 +326,7 @@ def test_days_off_are_asked_a_week_ahead_and_approved_into_the_roster(app: FastA
     """An operator asks for days off (too soon, backwards or overlapping is refused naming the field); a supervisor
     sees it pending, approves it (audited) and the roster lists the operator on those days."""
     ctx = app.state.ctx
-    operator = sign_in(client, "operator", ME)  # today is 2026-03-04 (UTC): the earliest day is 2026-03-11
+    operator = sign_in_new(client, "operator", sip_user=ME)  # today is 2026-03-04 (UTC): the earliest day is 2026-03-11
     ask = lambda body: client.post("/api/operator/days-off", json=body)  # noqa: E731
     too_soon = ask({"first_day": "2026-03-10", "last_day": "2026-03-12"})
     assert too_soon.status_code == 422 and too_soon.json()["field"] == "first_day"
@@ -367,7 +342,7 @@ def test_days_off_are_asked_a_week_ahead_and_approved_into_the_roster(app: FastA
     assert [r["id"] for r in client.get("/api/operator/days-off").json()["requests"]] == [granted["id"], other["id"]]
     assert client.get("/api/days-off").status_code == 403
 
-    supervisor = sign_in(client, "supervisor")
+    supervisor = sign_in_new(client, "supervisor")
     pending = client.get("/api/days-off", params={"status": "pending"}).json()["requests"]
     assert [r["id"] for r in pending] == [granted["id"], other["id"]]
     assert client.post(f"/api/days-off/{granted['id']}/approve").json()["status"] == "approved"
@@ -386,23 +361,23 @@ def test_days_off_are_asked_a_week_ahead_and_approved_into_the_roster(app: FastA
 
 def test_an_operator_cannot_use_the_supervisors_pages_and_others_cannot_use_the_desk(client: TestClient) -> None:
     """The desk is the operator role's; days-off decisions and the roster are supervision's."""
-    sign_in(client, "operator", ME)
+    sign_in_new(client, "operator", sip_user=ME)
     for url in ("/api/days-off", "/api/roster", "/api/supervisor/board"):
         assert client.get(url).status_code == 403, url
     assert client.post("/api/days-off/1/approve").status_code == 403
     assert client.get("/operator", headers={"Accept": "text/html"}).status_code == 200
     for role in ("supervisor", "campaign_manager", "admin"):
-        sign_in(client, role)
+        sign_in_new(client, role)
         assert client.get("/api/operator/call").status_code == 403, role
         assert client.post("/api/operator/pause", json={"reason": "1"}).status_code == 403, role
-    sign_in(client, "operator")  # an account naming no phone has no desk
+    sign_in_new(client, "operator")  # an account naming no phone has no desk
     assert client.get("/api/operator/state").status_code == 409
 
 
 def test_days_off_asked_from_the_cli_reach_the_supervisors_list(app: FastAPI, client: TestClient, site: Site) -> None:
     """`switchboard operator days-off` refuses a day too soon naming the field, and a good request is pending in the
     console's list for supervisors."""
-    operator = sign_in(client, "operator", ME)
+    operator = sign_in_new(client, "operator", sip_user=ME)
     assert site.source is not None
     today = dt.datetime.now(dt.UTC).date()
     command = [SWITCHBOARD, "--config", str(site.source), "operator", "days-off", operator]
@@ -414,6 +389,6 @@ def test_days_off_asked_from_the_cli_reach_the_supervisors_list(app: FastAPI, cl
     )
     assert asked.returncode == 0, asked.stderr
     made = json.loads(asked.stdout)
-    sign_in(client, "supervisor")
+    sign_in_new(client, "supervisor")
     [listed] = client.get("/api/days-off", params={"status": "pending"}).json()["requests"]
     assert listed == made and (listed["user"], listed["first_day"], listed["days"]) == (operator, str(first), 2)

@@ -14,7 +14,8 @@ from switchboard.config import Site
 from switchboard.store.calls import CallRecord, CallStore
 from switchboard.store.schema import audit_log
 from switchboard.web.routes.recordings import recording_file
-from tests.e2e.supervision_support import console, lab_site, signed_in
+from tests.console_support import signed_in
+from tests.e2e.supervision_support import console, lab_site
 
 pytestmark = pytest.mark.e2e
 

@@ -10,24 +10,23 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
 import sqlalchemy as sa
 from fastapi import FastAPI
 
 from switchboard.config import Site
 from switchboard.events import OperatorAnswered, PhoneStateChanged
-from switchboard.lab.redis import RedisProcess
 from switchboard.live import LiveState
 from switchboard.picture import Picture
 from switchboard.store.calls import CallRecord, CallStore
 from switchboard.store.schema import calls
-from tests.e2e.supervision_support import console, lab_site, signed_in
+from tests.console_support import signed_in
+from tests.e2e.supervision_support import console, lab_site
 
 pytestmark = pytest.mark.e2e
 
@@ -40,14 +39,6 @@ def switchboard(*args: str) -> Any:
     out = subprocess.run([SWITCHBOARD, *args, "--json"], capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    server = RedisProcess(tmp_path_factory.mktemp("redis"))
-    await server.start()
-    yield server.url
-    await server.stop()
 
 
 @pytest.fixture

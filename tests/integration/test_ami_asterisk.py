@@ -44,18 +44,16 @@ async def asterisk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[As
     """One real Asterisk for the module; stopped afterwards, with a check that none of its processes is left."""
     folder = tmp_path_factory.mktemp("ami")
     _, site = write_lab_site(folder)
-    process = AsteriskProcess(site, folder / "asterisk")
-    await process.start()
-    try:
-        yield process
-    finally:
+    async with AsteriskProcess(site, folder / "asterisk") as process:
         assert process.proc is not None
         group = process.proc.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGCONT)  # a test that failed half-way must not leave it frozen
-        await process.stop()
-        assert not process.running
-        assert not _group_alive(group), f"Asterisk process group {group} still alive after stop"
+        try:
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGCONT)  # a test that failed half-way must not leave it frozen
+    assert not process.running
+    assert not _group_alive(group), f"Asterisk process group {group} still alive after stop"
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -53,12 +53,8 @@ async def asterisk(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[As
     """A real Asterisk rendered from a lab site (its asterisk_logs tells the editor where the config folder is)."""
     folder = tmp_path_factory.mktemp("dialplan")
     _, site = write_lab_site(folder)
-    process = AsteriskProcess(site, folder / "asterisk")
-    await process.start()
-    try:
+    async with AsteriskProcess(site, folder / "asterisk") as process:
         yield process
-    finally:
-        await process.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +13,10 @@ import pytest_asyncio
 
 from switchboard import commands, keys
 from switchboard.errors import CommandRefusedError
-from switchboard.lab.sipp import SippResult, run_callers
+from switchboard.lab.sipp import SippResult
 from switchboard.lab.site import lab_site_dict
 from switchboard.lab.stack import LabStack
 
-CALLER = Path(__file__).resolve().parents[1] / "sipp" / "caller.xml"
 SUPERVISOR = "sup2001"
 OPERATOR = "op1001"
 MODES = [(keys.COMMAND_SUPERVISOR_LISTEN, "qE"), (keys.COMMAND_SUPERVISOR_WHISPER, "qEw"),
@@ -41,19 +39,7 @@ async def _caller_on_the_operator(lab: LabStack) -> asyncio.Task[SippResult]:
     """A SIPp caller rings the hotline; the operator's softphone answers and stays on the line."""
     assert lab.site and lab.phones and lab.platform
     await lab.phones.configure(OPERATOR, answer_after_s=0.3, talk_s=None, auto_answer=True)
-    caller = asyncio.create_task(
-        run_callers(
-            CALLER,
-            "127.0.0.1",
-            lab.site.asterisk.sip_port,
-            number=lab.site.hotlines[0].number,
-            calls=1,
-            rate=1,
-            concurrency=1,
-            call_seconds=40,
-            timeout=60,
-        )
-    )
+    caller = asyncio.create_task(lab.hotline_caller(call_seconds=40, timeout=60))
     operators = lab.platform.picture.operators
     await lab.wait_for(lambda: operators[OPERATOR].on_call is not None, 20, "the call answered")
     return caller

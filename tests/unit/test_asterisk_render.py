@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from asterisk_conf.render import render_asterisk, render_files, template_names
+from asterisk_conf.render import ADMIN_DIALPLAN, render_asterisk, render_files, template_names
 from switchboard.config import load_site
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -65,6 +65,24 @@ def test_render_writes_files_and_private_secrets(tmp_path: Path) -> None:
     assert (tmp_path / "run").is_dir()
     assert (tmp_path / "log").is_dir()
     assert (tmp_path / "manager.conf").stat().st_mode & 0o077 == 0
+
+
+def test_rendering_again_keeps_the_admins_applied_dialplan(tmp_path: Path) -> None:
+    """A second render (the lab starting Asterisk, `switchboard asterisk render`) rewrites the platform's files but
+    keeps extensions_admin.conf as the dialplan editor left it; a folder without one gets the template."""
+    site = load_site(GOLDEN / "site.toml")
+    render_asterisk(site, tmp_path)
+    expected = render_files(site, tmp_path.resolve())
+    assert (tmp_path / ADMIN_DIALPLAN).read_text(encoding="utf-8") == expected[ADMIN_DIALPLAN]
+    applied = "[switchboard-admin]\nexten => 700,1,Playback(hello-world)\n"
+    (tmp_path / ADMIN_DIALPLAN).write_text(applied, encoding="utf-8")
+    (tmp_path / "extensions.conf").write_text("; edited by hand\n", encoding="utf-8")
+    render_asterisk(site, tmp_path)
+    assert (tmp_path / ADMIN_DIALPLAN).read_text(encoding="utf-8") == applied
+    assert (tmp_path / "extensions.conf").read_text(encoding="utf-8") == expected["extensions.conf"]
+    (tmp_path / ADMIN_DIALPLAN).unlink()
+    render_asterisk(site, tmp_path)
+    assert (tmp_path / ADMIN_DIALPLAN).read_text(encoding="utf-8") == expected[ADMIN_DIALPLAN]
 
 
 def _sections(text: str) -> dict[str, dict[str, str]]:

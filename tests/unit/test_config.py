@@ -74,6 +74,14 @@ def test_golden_site_loads_with_its_operators_queues_and_hotlines() -> None:
             "op 1;x",
         ),
         ({"asterisk": {"sip_port": 70000}}, "asterisk.sip_port", "70000"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone", "Mars/Olympus"),
+        ({"time_zone": "Europe"}, "time_zone", "Europe"),  # a folder of zones, not a zone
+        ({"queues": [{"name": "tax", "requires": {"tax": 1}, "abandon_target": 0}]}, "queues.0.abandon_target", "0"),
+        (
+            {"queues": [{"name": "tax", "requires": {"tax": 1}, "abandon_target": 1.5}]},
+            "queues.0.abandon_target",
+            "1.5",
+        ),
         ({"colour": "blue"}, "colour", "blue"),
     ],
 )

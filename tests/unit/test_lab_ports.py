@@ -8,7 +8,7 @@ from switchboard.lab.ports import free_port, free_range
 def test_a_thousand_sites_never_run_out_of_rtp_blocks() -> None:
     """A test run builds a lab site per test: the blocks come round again instead of being used up."""
     blocks = [free_range(200) for _ in range(1000)]
-    assert all(10000 <= first and last < 32000 and last - first == 199 for first, last in blocks)
+    assert all(first >= 10000 and last < 32000 and last - first == 199 for first, last in blocks)
 
 
 def test_consecutive_blocks_do_not_overlap_and_stay_clear_of_single_ports() -> None:

@@ -227,15 +227,15 @@ def test_a_new_queue_gets_its_rule_and_an_idle_removed_operator_leaves() -> None
 def test_apply_writes_the_site_file_with_a_backup_and_only_changed_configs(tmp_path: Path) -> None:
     """FILE.bak holds the old text; an unchanged config is not rewritten; the admin's dialplan file is never
     touched; pjsip.conf reloads res_pjsip.so, extensions.conf pbx_config.so; asterisk.conf needs a restart."""
-    from asterisk_conf.render import render_asterisk
-    from switchboard.site_apply import DIALPLAN_FILE, modules_for, render_changes, write_site_file
+    from asterisk_conf.render import ADMIN_DIALPLAN, render_asterisk
+    from switchboard.site_apply import modules_for, render_changes, write_site_file
 
     path = tmp_path / "site.toml"
     path.write_text(GOLDEN, encoding="utf-8")
     site = site_admin.check(GOLDEN, path)
     conf = tmp_path / "asterisk"
     render_asterisk(site, conf)
-    (conf / DIALPLAN_FILE).write_text("[switchboard-admin]\n; the admin's own\n", encoding="utf-8")
+    (conf / ADMIN_DIALPLAN).write_text("[switchboard-admin]\n; the admin's own\n", encoding="utf-8")
     edited = site_admin.add_operator(GOLDEN, NEW_OPERATOR, path)
 
     backup = write_site_file(path, edited.text)

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from asterisk_conf.dialplan_check import MAX_CHARS, Problem
 from switchboard import dialplan_admin
-from switchboard.dialplan_admin import DialplanApplyError, DialplanRefusedError, ReloaderFactory
-from switchboard.errors import AsteriskConfError, StoreError
+from switchboard.dialplan_admin import ReloaderFactory
+from switchboard.errors import AsteriskConfError, DialplanApplyError, DialplanRefusedError, StoreError
 from switchboard.store.accounts import Account
 from switchboard.store.config_versions import MAX_NOTE, ConfigVersion, ConfigVersionStore
 from switchboard.web.app import WebContext

@@ -7,18 +7,18 @@ Asterisk until a version is applied (switchboard/site_apply.py).
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse
 
 from switchboard import site_admin
+from switchboard.config import Site
 from switchboard.errors import StoreError, SwitchboardError
 from switchboard.site_apply import ApplyReport, SiteAdmin
 from switchboard.store.accounts import Account
 from switchboard.store.config_versions import ConfigVersion
-from switchboard.store.console_users import ConsoleUsers
 from switchboard.web.app import WebContext
 from switchboard.web.auth import require
 from switchboard.web.pages import page, render
@@ -70,11 +70,14 @@ def _state(admin: SiteAdmin) -> dict[str, Any]:
     }
 
 
-def _edit(request: Request, account: Account, change: str, target: str, run: site_admin.EditFn) -> dict[str, Any]:
+def _edit(
+    request: Request, account: Account, change: str, target: str, edit: Callable[..., site_admin.Edited], *args: Any
+) -> dict[str, Any]:
+    """Save as a new version site_admin's `edit` of the latest text: edit(text, *args, site file's path)."""
     admin = site_admin_of(_ctx(request))
     note = request.query_params.get("note")
     try:
-        version = admin.edit(account.name, change, target, run, note)
+        version = admin.edit(account.name, change, target, lambda text: edit(text, *args, admin.path), note)
     except SwitchboardError as exc:
         raise _refused(exc) from None
     return _state(admin) | {"version": version.id, "diff": admin.diff(version.id, "applied")}
@@ -101,82 +104,52 @@ def get_site(request: Request, account: AdminAccount) -> dict[str, Any]:
 @router.post("/api/admin/site/operators", status_code=status.HTTP_201_CREATED)
 def add_operator(request: Request, fields: Fields, account: AdminAccount) -> dict[str, Any]:
     """A new operator: {sip_user, name, secret, skills: {skill: level 1-5}, extension?, supervisor?}."""
-    source = site_admin_of(_ctx(request)).path
     target = f"operator {fields.get('sip_user')}"
-    return _edit(request, account, "operator.add", target, lambda text: site_admin.add_operator(text, fields, source))
+    return _edit(request, account, "operator.add", target, site_admin.add_operator, fields)
 
 
 @router.put("/api/admin/site/operators/{sip_user}")
 def edit_operator(request: Request, sip_user: str, changes: Fields, account: AdminAccount) -> dict[str, Any]:
     """Change an operator's fields (null removes one; no secret keeps the old one)."""
-    source = site_admin_of(_ctx(request)).path
-    return _edit(
-        request,
-        account,
-        "operator.edit",
-        f"operator {sip_user}",
-        lambda text: site_admin.edit_operator(text, sip_user, changes, source),
-    )
+    target = f"operator {sip_user}"
+    return _edit(request, account, "operator.edit", target, site_admin.edit_operator, sip_user, changes)
 
 
 @router.delete("/api/admin/site/operators/{sip_user}")
 def remove_operator(request: Request, sip_user: str, account: AdminAccount) -> dict[str, Any]:
-    source = site_admin_of(_ctx(request)).path
-    return _edit(
-        request,
-        account,
-        "operator.remove",
-        f"operator {sip_user}",
-        lambda text: site_admin.remove_operator(text, sip_user, source),
-    )
+    return _edit(request, account, "operator.remove", f"operator {sip_user}", site_admin.remove_operator, sip_user)
 
 
 @router.post("/api/admin/site/skills", status_code=status.HTTP_201_CREATED)
 def add_skill(request: Request, fields: Fields, account: AdminAccount) -> dict[str, Any]:
     """A new skill: {name}."""
-    source = site_admin_of(_ctx(request)).path
     name = fields.get("name")
     name = name if isinstance(name, str) else repr(name)  # refused by add_skill, naming the value
-    return _edit(request, account, "skill.add", f"skill {name}", lambda text: site_admin.add_skill(text, name, source))
+    return _edit(request, account, "skill.add", f"skill {name}", site_admin.add_skill, name)
 
 
 @router.delete("/api/admin/site/skills/{name}")
 def remove_skill(request: Request, name: str, account: AdminAccount) -> dict[str, Any]:
     """Refused, naming them, while an operator holds the skill or a queue requires it."""
-    source = site_admin_of(_ctx(request)).path
-    return _edit(
-        request, account, "skill.remove", f"skill {name}", lambda text: site_admin.remove_skill(text, name, source)
-    )
+    return _edit(request, account, "skill.remove", f"skill {name}", site_admin.remove_skill, name)
 
 
 @router.post("/api/admin/site/queues", status_code=status.HTTP_201_CREATED)
 def add_queue(request: Request, fields: Fields, account: AdminAccount) -> dict[str, Any]:
     """A new queue: {name, requires, steps: [{after_s, min_level}], sl_seconds, sl_target, max_wait_s, on_max_wait,
     overflow_to, wrapup_s, priority, recording, extension ...}."""
-    source = site_admin_of(_ctx(request)).path
-    target = f"queue {fields.get('name')}"
-    return _edit(request, account, "queue.add", target, lambda text: site_admin.add_queue(text, fields, source))
+    return _edit(request, account, "queue.add", f"queue {fields.get('name')}", site_admin.add_queue, fields)
 
 
 @router.put("/api/admin/site/queues/{name}")
 def edit_queue(request: Request, name: str, changes: Fields, account: AdminAccount) -> dict[str, Any]:
-    source = site_admin_of(_ctx(request)).path
-    return _edit(
-        request,
-        account,
-        "queue.edit",
-        f"queue {name}",
-        lambda text: site_admin.edit_queue(text, name, changes, source),
-    )
+    return _edit(request, account, "queue.edit", f"queue {name}", site_admin.edit_queue, name, changes)
 
 
 @router.delete("/api/admin/site/queues/{name}")
 def remove_queue(request: Request, name: str, account: AdminAccount) -> dict[str, Any]:
     """Refused, naming them, while a hotline, a menu, a dialer or another queue's overflow sends calls to it."""
-    source = site_admin_of(_ctx(request)).path
-    return _edit(
-        request, account, "queue.remove", f"queue {name}", lambda text: site_admin.remove_queue(text, name, source)
-    )
+    return _edit(request, account, "queue.remove", f"queue {name}", site_admin.remove_queue, name)
 
 
 # -- versions ----------------------------------------------------------------------------------------------------
@@ -203,30 +176,26 @@ def version_diff(
         raise _refused(exc) from None
 
 
-async def _applied(request: Request, report: ApplyReport) -> dict[str, Any]:
-    admin = site_admin_of(_ctx(request))
-    _ctx(request).site = admin.site  # the other areas see the new operators and queues at once
+async def _applied(request: Request, applying: Awaitable[tuple[Site, ApplyReport]]) -> dict[str, Any]:
+    """The report of an apply or a rollback, once done; the other areas see the new operators and queues at once."""
+    try:
+        _site, report = await applying
+    except SwitchboardError as exc:
+        raise _refused(exc) from None
+    _ctx(request).site = site_admin_of(_ctx(request)).site
     return {"report": report.to_json()}
 
 
 @router.post("/api/admin/site/versions/{version_id}/apply")
 async def apply_version(request: Request, version_id: int, account: AdminAccount) -> dict[str, Any]:
     """Write the site file (keeping a .bak), re-render and reload Asterisk's configs, tell the running platform."""
-    try:
-        _site, report = await site_admin_of(_ctx(request)).apply(version_id, account.name)
-    except SwitchboardError as exc:
-        raise _refused(exc) from None
-    return await _applied(request, report)
+    return await _applied(request, site_admin_of(_ctx(request)).apply(version_id, account.name))
 
 
 @router.post("/api/admin/site/versions/{version_id}/rollback")
 async def rollback_version(request: Request, version_id: int, account: AdminAccount) -> dict[str, Any]:
     """A new version repeating an earlier one, applied at once."""
-    try:
-        _site, report = await site_admin_of(_ctx(request)).rollback(version_id, account.name)
-    except SwitchboardError as exc:
-        raise _refused(exc) from None
-    return await _applied(request, report)
+    return await _applied(request, site_admin_of(_ctx(request)).rollback(version_id, account.name))
 
 
 # -- the audit log -----------------------------------------------------------------------------------------------
@@ -241,5 +210,5 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Who changed what, and when, newest first (every area's changes: site, dialplan, users, campaigns ...)."""
-    entries = ConsoleUsers(_ctx(request).engine).audit(action=action, user=user, limit=limit)
-    return {"entries": [asdict(entry) for entry in entries]}
+    entries = _ctx(request).accounts.audit_entries(action=action, user=user, limit=limit)
+    return {"entries": [entry.to_json() for entry in entries]}

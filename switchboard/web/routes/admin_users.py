@@ -9,9 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
 
-from switchboard.errors import StoreError
+from switchboard.errors import StoreError, UnknownUserError
 from switchboard.store.accounts import ROLES, Account
-from switchboard.store.console_users import ConsoleUsers
 from switchboard.web.app import WebContext
 from switchboard.web.auth import require
 from switchboard.web.roles import ADMINISTRATION
@@ -27,7 +26,7 @@ def _ctx(request: Request) -> WebContext:
 
 
 def _refused(exc: StoreError) -> HTTPException:
-    code = status.HTTP_404_NOT_FOUND if "no such console user" in str(exc) else status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = status.HTTP_404_NOT_FOUND if isinstance(exc, UnknownUserError) else status.HTTP_422_UNPROCESSABLE_CONTENT
     return HTTPException(code, str(exc))
 
 
@@ -43,7 +42,7 @@ def _text(fields: dict[str, Any], name: str, *, optional: bool = False) -> str |
 @router.get("/api/admin/users")
 def list_users(request: Request, account: AdminAccount) -> dict[str, Any]:
     """Every console account with its role, its phone (operators) and whether it is disabled."""
-    return {"users": [asdict(user) for user in ConsoleUsers(_ctx(request).engine).all()], "roles": list(ROLES)}
+    return {"users": [asdict(user) for user in _ctx(request).accounts.list_users()], "roles": list(ROLES)}
 
 
 @router.post("/api/admin/users", status_code=status.HTTP_201_CREATED)
@@ -70,7 +69,10 @@ def _set_disabled(request: Request, account: Account, name: str, disabled: bool)
     if disabled and name == account.name:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"user = {name!r}: you cannot disable yourself")
     try:
-        ConsoleUsers(ctx.engine).set_disabled(name, disabled)
+        if disabled:
+            ctx.accounts.disable(name)
+        else:
+            ctx.accounts.enable(name)
     except StoreError as exc:
         raise _refused(exc) from None
     action = "user.disable" if disabled else "user.enable"
@@ -96,7 +98,7 @@ def reset_password(request: Request, name: str, fields: Fields, account: AdminAc
     password = _text(fields, "password")
     assert password is not None
     try:
-        ConsoleUsers(ctx.engine).reset_password(name, password)
+        ctx.accounts.set_password(name, password)
     except StoreError as exc:
         raise _refused(exc) from None
     ctx.accounts.audit(account.name, "user.password", f"user {name}", None, ctx.clock())

@@ -35,7 +35,7 @@ def _refused(exc: DaysOffError) -> JSONResponse:
 
 
 def _today(ctx: WebContext) -> dt.date:
-    return days_off.today(ctx.clock(), days_off.site_zone(ctx.site))
+    return days_off.today(ctx.clock(), ctx.site.time_zone)
 
 
 @router.get("/supervisor/days-off", response_class=HTMLResponse)
@@ -49,7 +49,7 @@ def days_off_page(request: Request, account: SupervisorPage) -> HTMLResponse:
         account,
         pending=days_off.requests(ctx.engine, status=days_off.PENDING),
         roster=days_off.roster(ctx.engine, first, last),
-        zone=days_off.site_zone(ctx.site),
+        zone=ctx.site.time_zone,
     )
 
 

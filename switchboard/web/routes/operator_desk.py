@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -29,6 +26,7 @@ from switchboard.errors import (
     DispositionError,
     SwitchboardError,
 )
+from switchboard.live import decode_hash
 from switchboard.operator_screen import ATTEMPT_CHANNEL, current_call, screen_pop
 from switchboard.store import days_off
 from switchboard.store.accounts import Account
@@ -36,7 +34,8 @@ from switchboard.store.attempts import record_disposition
 from switchboard.store.operator_day import operator_day
 from switchboard.store.schema import attempts
 from switchboard.web.app import WebContext
-from switchboard.web.auth import COOKIE, require
+from switchboard.web.auth import require
+from switchboard.web.event_stream import event_stream, frame
 from switchboard.web.pages import page, render
 from switchboard.web.roles import OPERATOR_DESK
 
@@ -44,8 +43,6 @@ router = APIRouter(tags=["operator desk"])
 Operator = Annotated[Account, Depends(require(*OPERATOR_DESK))]
 OperatorPage = Annotated[Account, Depends(page(*OPERATOR_DESK))]
 EVENTS_EVERY_S = 0.5
-SESSION_CHECK_EVERY_S = 15.0  # an open event stream ends soon after its session does
-KEEPALIVE_S = 15.0
 UNPROCESSABLE = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
@@ -82,21 +79,9 @@ def _unavailable(ctx: WebContext, exc: Exception) -> HTTPException:
 
 
 def _day_bounds(ctx: WebContext) -> tuple[dt.date, float, float]:
-    zone_name = days_off.site_zone(ctx.site)
-    day = days_off.today(ctx.clock(), zone_name)
-    start = dt.datetime.combine(day, dt.time(), ZoneInfo(zone_name))
+    day = days_off.today(ctx.clock(), ctx.site.time_zone)
+    start = dt.datetime.combine(day, dt.time(), ctx.site.zone)
     return day, start.timestamp(), (start + dt.timedelta(days=1)).timestamp()
-
-
-def _parsed(row: dict[str, str]) -> dict[str, Any]:
-    """A hash as live.py writes it: numbers and JSON (lists, null) parsed, plain text kept."""
-    out: dict[str, Any] = {}
-    for key, text in row.items():
-        try:
-            out[key] = json.loads(text)
-        except ValueError:
-            out[key] = text
-    return out
 
 
 # -- the page --------------------------------------------------------------------------------------------------------
@@ -105,7 +90,7 @@ def desk_page(request: Request, account: OperatorPage) -> HTMLResponse:
     ctx = _ctx(request)
     phone = account.sip_user or ""
     name = next((op.name for op in ctx.site.operators if op.sip_user == phone), phone)
-    earliest = days_off.today(ctx.clock(), days_off.site_zone(ctx.site)) + dt.timedelta(days=days_off.MIN_NOTICE_DAYS)
+    earliest = days_off.today(ctx.clock(), ctx.site.time_zone) + dt.timedelta(days=days_off.MIN_NOTICE_DAYS)
     reasons = commands.pause_reasons()
     return render(
         request, "operator.html", account, sip_user=phone, operator_name=name, pause_reasons=reasons,
@@ -116,7 +101,7 @@ def desk_page(request: Request, account: OperatorPage) -> HTMLResponse:
 # -- state -----------------------------------------------------------------------------------------------------------
 async def _state(ctx: WebContext, sip_user: str) -> dict[str, Any]:
     try:
-        row = _parsed(await _redis(ctx).hgetall(keys.operator(sip_user)))
+        row = decode_hash(await _redis(ctx).hgetall(keys.operator(sip_user)))
     except (RedisError, OSError) as exc:
         raise _unavailable(ctx, exc) from None
     since = row.get("since")
@@ -272,7 +257,7 @@ async def today(request: Request, account: Operator) -> dict[str, Any]:
     sip_user = _phone(ctx, account)
     day, since, until = _day_bounds(ctx)
     figures = await asyncio.to_thread(operator_day, ctx.engine, sip_user, since, until)
-    return {"day": day.isoformat(), "zone": days_off.site_zone(ctx.site)} | figures
+    return {"day": day.isoformat(), "zone": ctx.site.time_zone} | figures
 
 
 class DaysOffBody(BaseModel):
@@ -285,7 +270,7 @@ class DaysOffBody(BaseModel):
 def my_days_off(request: Request, account: Operator) -> dict[str, Any]:
     """Your requests for days off and what became of them."""
     ctx = _ctx(request)
-    zone_name = days_off.site_zone(ctx.site)
+    zone_name = ctx.site.time_zone
     earliest = days_off.today(ctx.clock(), zone_name) + dt.timedelta(days=days_off.MIN_NOTICE_DAYS)
     mine = days_off.requests(ctx.engine, user_name=account.name)
     return {"earliest_day": earliest.isoformat(), "zone": zone_name, "requests": mine}
@@ -298,7 +283,7 @@ def request_days_off(body: DaysOffBody, request: Request, account: Operator) -> 
     try:
         return days_off.request_days_off(
             ctx.engine, account.name, body.first_day, body.last_day or body.first_day, body.reason, ctx.clock(),
-            days_off.site_zone(ctx.site),
+            ctx.site.time_zone,
         )  # fmt: skip
     except DaysOffError as exc:
         return _refused(UNPROCESSABLE, exc)
@@ -310,36 +295,17 @@ async def events(request: Request, account: Operator) -> StreamingResponse:
     """Server-sent events: `state` (as /api/operator/state) and `call` ({"call": id or null}) when they change,
     read from Redis twice a second; `unavailable` while Redis cannot be read."""
     ctx = _ctx(request)
-    return StreamingResponse(
-        _frames(request, ctx, _phone(ctx, account)),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    sip_user = _phone(ctx, account)
+    last: dict[str, Any] = {}  # what the page was last sent
 
-
-async def _frames(request: Request, ctx: WebContext, sip_user: str) -> AsyncIterator[str]:
-    token = request.cookies.get(COOKIE) or ""
-    checked_at = sent_at = ctx.clock()
-    last: dict[str, Any] = {}
-    while not await request.is_disconnected():
-        now = ctx.clock()
-        if now - checked_at >= SESSION_CHECK_EVERY_S:
-            checked_at = now
-            if await asyncio.to_thread(ctx.accounts.session, token, now) is None:
-                yield 'event: ended\ndata: {"detail": "the session has ended: sign in again"}\n\n'
-                return
+    async def poll() -> list[str]:
         try:
-            frames = await _changes(ctx, sip_user, last)
+            return await _changes(ctx, sip_user, last)
         except HTTPException as exc:
-            frames = [f"event: unavailable\ndata: {json.dumps({'detail': exc.detail})}\n\n"]
-            last.clear()
-        if frames:
-            sent_at = now
-        elif now - sent_at >= KEEPALIVE_S:
-            sent_at, frames = now, [": keep-alive\n\n"]
-        for frame in frames:
-            yield frame
-        await asyncio.sleep(EVENTS_EVERY_S)
+            last.clear()  # everything is news again once Redis is back
+            return [frame("unavailable", {"detail": exc.detail})]
+
+    return event_stream(request, ctx, poll, EVENTS_EVERY_S)
 
 
 async def _changes(ctx: WebContext, sip_user: str, last: dict[str, Any]) -> list[str]:
@@ -349,10 +315,10 @@ async def _changes(ctx: WebContext, sip_user: str, last: dict[str, Any]) -> list
     shown = {k: v for k, v in now_state.items() if k != "seconds"}
     if last.get("state") != shown:
         last["state"] = shown
-        frames.append(f"event: state\ndata: {json.dumps(now_state)}\n\n")
+        frames.append(frame("state", now_state))
     on = await _current(ctx, sip_user)
     call_id = on[0] if on is not None else None
     if "call" not in last or last["call"] != call_id:
         last["call"] = call_id
-        frames.append(f"event: call\ndata: {json.dumps({'call': call_id})}\n\n")
+        frames.append(frame("call", {"call": call_id}))
     return frames

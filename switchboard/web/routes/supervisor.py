@@ -5,8 +5,6 @@ pushed every second over SSE), listen / whisper / barge, the day's charts by hou
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import redis
@@ -17,20 +15,20 @@ from pydantic import BaseModel
 from switchboard.errors import SupervisionError
 from switchboard.store.accounts import Account
 from switchboard.web.app import WebContext
-from switchboard.web.auth import COOKIE, require
+from switchboard.web.auth import require
 from switchboard.web.day_chart import day_by_hour, day_totals, parse_day
+from switchboard.web.event_stream import event_stream, frame
 from switchboard.web.pages import page, render
 from switchboard.web.roles import SUPERVISION
 from switchboard.web.spying import SpyError, ask_platform_to_spy
 from switchboard.web.staffing_calc import staffing
-from switchboard.web.wallboard_view import ABANDON_TARGET, build_board, read_live
+from switchboard.web.wallboard_view import build_board, read_live
 
 router = APIRouter(tags=["supervisor"])
 Supervisor = Annotated[Account, Depends(require(*SUPERVISION))]
 SupervisorPage = Annotated[Account, Depends(page(*SUPERVISION))]
 
 EVENTS_EVERY_S = 1.0
-SESSION_CHECK_EVERY_S = 15.0  # an open event stream ends soon after its session does (sign-out, expiry)
 REDIS_KEY = "supervisor.redis"
 
 
@@ -67,13 +65,14 @@ async def _read_board(ctx: WebContext) -> dict[str, Any]:
 @router.get("/supervisor", response_class=HTMLResponse)
 def wallboard_page(request: Request, account: SupervisorPage) -> HTMLResponse:
     ctx = _ctx(request)
+    targets = {q.abandon_target for q in ctx.site.queues}
     return render(
         request,
         "supervisor.html",
         account,
         queues=[q.name for q in ctx.site.queues],
         has_phone=bool(account.sip_user),
-        abandon_target=ABANDON_TARGET,
+        abandon_target=targets.pop() if len(targets) == 1 else None,  # the one the queues share, if they do
     )
 
 
@@ -83,33 +82,18 @@ async def board(request: Request, account: Supervisor) -> dict[str, Any]:
     return await _read_board(_ctx(request))
 
 
-async def _frames(request: Request, ctx: WebContext) -> AsyncIterator[str]:
-    token = request.cookies.get(COOKIE) or ""
-    checked_at = ctx.clock()
-    while not await request.is_disconnected():
-        now = ctx.clock()
-        if now - checked_at >= SESSION_CHECK_EVERY_S:
-            checked_at = now
-            if await asyncio.to_thread(ctx.accounts.session, token, now) is None:
-                yield 'event: ended\ndata: {"detail": "the session has ended: sign in again"}\n\n'
-                return
-        try:
-            frame = await asyncio.to_thread(_board, ctx)
-            yield f"event: board\ndata: {json.dumps(frame)}\n\n"
-        except (redis.RedisError, OSError) as exc:
-            detail = {"detail": f"cannot read the live figures from Redis: {exc}"}
-            yield f"event: unavailable\ndata: {json.dumps(detail)}\n\n"
-        await asyncio.sleep(EVENTS_EVERY_S)
-
-
 @router.get("/api/supervisor/events", response_class=StreamingResponse)
 async def events(request: Request, account: Supervisor) -> StreamingResponse:
     """Server-sent events: the board (event `board`) every second; `unavailable` while Redis cannot be read."""
-    return StreamingResponse(
-        _frames(request, _ctx(request)),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    ctx = _ctx(request)
+
+    async def poll() -> list[str]:
+        try:
+            return [frame("board", await asyncio.to_thread(_board, ctx))]
+        except (redis.RedisError, OSError) as exc:
+            return [frame("unavailable", {"detail": f"cannot read the live figures from Redis: {exc}"})]
+
+    return event_stream(request, ctx, poll, EVENTS_EVERY_S)
 
 
 @router.get("/api/supervisor/day")
@@ -117,7 +101,7 @@ def day(
     request: Request,
     account: Supervisor,
     date: str | None = Query(None, description="YYYY-MM-DD; today by default"),
-    zone: str | None = Query(None, description="an IANA time zone; the server's by default"),
+    zone: str | None = Query(None, description="an IANA time zone; the site's time_zone by default"),
     queue: str | None = Query(None, description="one queue; all of them by default"),
 ) -> dict[str, Any]:
     """The day by hour from the call records: offered, answered, abandoned, service level, AHT."""
@@ -126,7 +110,7 @@ def day(
     if queue and queue not in targets:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"queue = {queue!r}: no such queue in the site")
     try:
-        chosen = parse_day(date, zone, ctx.clock())
+        chosen = parse_day(date, zone, ctx.clock(), ctx.site.time_zone)
     except SupervisionError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     hours = day_by_hour(ctx.engine, chosen, targets, queue or None)
