@@ -147,6 +147,7 @@ class OutboundDialer:
         wanted = pacer.launches(self.picture, ringing, waiting, now)
         if wanted <= 0:
             return
+        log.debug("dialer %r: %d ringing, %d waiting: %d more", dialer.campaign, len(ringing), waiting, wanted)
         risks = pacer.last_risks
         busy_numbers = {f.phone for f in self.inflight.values()}
         due = await asyncio.to_thread(dialing.due_leads, self.engine, campaign.id, now, wanted, busy_numbers)

@@ -36,6 +36,9 @@ async def lab_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[L
 async def lab(lab_stack: LabStack, request: pytest.FixtureRequest) -> AsyncIterator[LabStack]:
     """The module's stack, clean at the start; the test fails if it leaves channels or AGI sessions behind."""
     assert lab_stack.asterisk and lab_stack.platform
+    dialer = lab_stack.platform.dialer
+    if dialer.campaigns:  # the tables were emptied: the ids the dialer cached may come back for new campaigns
+        await lab_stack.wait_for(lambda: not dialer.campaigns, 10, "the dialer's cached campaigns forgotten")
     log.info("=== start %s", request.node.nodeid)
     _mark(lab_stack, f"START {request.node.nodeid}")
     yield lab_stack
