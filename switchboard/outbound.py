@@ -123,7 +123,6 @@ class OutboundDialer:
                 self.campaigns[dialer.campaign] = state
                 if dialer.campaign not in self._remembered:
                     await self._remember(dialer, state.id)
-                await self.board.seed(self.engine, dialer, state.id, self.clock())
             except SwitchboardError as exc:
                 if self.campaigns.pop(dialer.campaign, None) is not None or not self._refreshed:
                     log.warning("dialer %r stopped: %s", dialer.campaign, exc)
@@ -141,9 +140,9 @@ class OutboundDialer:
 
     async def _launch(self, dialer: DialerSection, campaign: dialing.CampaignState, now: float) -> None:
         pacer = self.pacers[dialer.campaign]
-        mine = [(c, f) for c, f in self.inflight.items() if f.dialer is dialer]
-        ringing = [Ringing(f.started_at, f.risk) for _, f in mine if f.answered_at is None]
-        waiting = sum(1 for channel, f in mine if self._waiting(channel, f))
+        mine = [f for f in self.inflight.values() if f.dialer is dialer]
+        ringing = [Ringing(f.started_at, f.risk) for f in mine if f.answered_at is None]
+        waiting = sum(1 for f in mine if _waiting(f))
         wanted = pacer.launches(self.picture, ringing, waiting, now)
         if wanted <= 0:
             return
@@ -154,10 +153,6 @@ class OutboundDialer:
         for n, lead in enumerate(due):
             await self._place(dialer, campaign, lead, now, risks[n] if n < len(risks) else 0.0)
 
-    def _waiting(self, channel: str, flight: InFlight) -> bool:
-        """A person answered and waits, within the grace, for an operator."""
-        return flight.answered_at is not None and flight.result is None and not flight.put_through
-
     def _ringing(self, dialer: DialerSection) -> int:
         return sum(1 for f in self.inflight.values() if f.dialer is dialer and f.answered_at is None)
 
@@ -167,7 +162,8 @@ class OutboundDialer:
             campaign = self.campaigns.get(dialer.campaign)
             status = campaign.status if campaign is not None else "unknown"
             free = free_operators(dialer, self.picture, now)
-            self.board.observe(dialer, free, self._ringing(dialer), status, now)
+            window = self.pacers[dialer.campaign].memory.window
+            self.board.observe(dialer, free, self._ringing(dialer), status, window, now)
         self.board.publish(now)
 
     async def _place(
@@ -363,3 +359,8 @@ class OutboundDialer:
 def _wrapup_s(site: Site, dialer: DialerSection) -> float:
     queue = site.queue(dialer.queue)
     return float(queue.wrapup_s) if queue is not None else 0.0
+
+
+def _waiting(flight: InFlight) -> bool:
+    """A person answered and waits, within the grace, for an operator."""
+    return flight.answered_at is not None and flight.result is None and not flight.put_through

@@ -176,9 +176,3 @@ def _session_operators(
     for user, state in picture.operators.items():
         if state.session and state.presence(now) in presences and dialer.queue in picture.queues_of(user):
             yield user, state
-
-
-def launches(dialer: DialerSection, picture: Picture, ringing: int, now: float) -> int:
-    """Progressive and power without memory (the dialer's shell before it kept a Pacer per campaign)."""
-    pacer = Pacer(dialer)
-    return pacer.launches(picture, [Ringing(now) for _ in range(ringing)], 0, now)

@@ -152,31 +152,16 @@ def _set_status(obj: CliContext, name: str, verb: str, as_json: bool) -> None:
     emit({"campaign": name, "status": status, "was": was}, as_json, f"campaign {name!r}: {was} -> {status}")
 
 
-@campaign.command("start")
-@config_option
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def campaign_start(obj: CliContext, name: str, as_json: bool) -> None:
-    """Start (or resume) dialing NAME's leads."""
-    _set_status(obj, name, "start", as_json)
+def _status_command(verb: str, help_text: str) -> None:
+    @campaign.command(verb, help=help_text)
+    @config_option
+    @click.argument("name")
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @click.pass_obj
+    def command(obj: CliContext, name: str, as_json: bool) -> None:
+        _set_status(obj, name, verb, as_json)
 
 
-@campaign.command("pause")
-@config_option
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def campaign_pause(obj: CliContext, name: str, as_json: bool) -> None:
-    """Pause NAME: no new call is placed; calls under way end as usual."""
-    _set_status(obj, name, "pause", as_json)
-
-
-@campaign.command("stop")
-@config_option
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.pass_obj
-def campaign_stop(obj: CliContext, name: str, as_json: bool) -> None:
-    """Stop NAME for good (archived): start it again to resume."""
-    _set_status(obj, name, "stop", as_json)
+_status_command("start", "Start (or resume) dialing NAME's leads.")
+_status_command("pause", "Pause NAME: no new call is placed; calls under way end as usual.")
+_status_command("stop", "Stop NAME for good (archived): start it again to resume.")

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from dialer.pacing_governor import AbandonWindow
 from switchboard.config import Site
 from switchboard.events import PhoneStateChanged
 from switchboard.lab.site import lab_site_dict, write_lab_site
@@ -354,12 +355,12 @@ def test_live_figures_come_from_the_dialer_through_redis(app: FastAPI, manager: 
         client = aioredis.from_url(site.redis_url)
         board = DialerBoard(site.dialers, client)
         dialer = site.dialers[0]
+        window = AbandonWindow(86400.0)  # the pacing's: nobody answered yet
         for second in range(30):
-            board.observe(dialer, 2, 1, "active", NOW - 30 + second)
+            board.observe(dialer, 2, 1, "active", window, NOW - 30 + second)
         for _ in range(6):
             board.launched(dialer, NOW - 5)
-        board.board(dialer).seed(board.board(dialer).window, NOW - 60)
-        board.observe(dialer, 2, 3, "active", NOW)
+        board.observe(dialer, 2, 3, "active", window, NOW)
         board.publish(NOW)
         assert board._task is not None
         await board._task

@@ -57,26 +57,25 @@ def test_a_recording_is_named_only_inside_the_recordings_folder(tmp_path: Path) 
         assert recording_inside(outside, folder) is None
 
 
-def test_the_board_counts_dial_level_answer_rate_and_the_abandon_window() -> None:
+def test_the_board_counts_dial_level_answer_rate_and_reads_the_pacings_abandon_window() -> None:
     """Dial level: calls a minute per free operator; answer rate: people per ended attempt over 15 minutes; the
-    abandon window: what the rows held before the seed, plus what ended since (never twice)."""
-    board = CampaignBoard(AbandonWindow(86400.0))
+    abandon rate: the pacing's window as it stands."""
+    board = CampaignBoard()
     for second in range(60):
         board.sampled(4, 1000.0 + second)
     for at in (1050.0, 1051.0, 1052.0, 1053.0, 1054.0, 1055.0):
         board.launched(at)
-    board.attempt_ended(Result.ABANDONED, 1040.0)  # before the seed: the rows have it
-    board.attempt_ended(Result.ANSWERED, 1058.0)  # after: only the board has it
+    board.attempt_ended(Result.ABANDONED, 1040.0)
+    board.attempt_ended(Result.ANSWERED, 1058.0)
     board.attempt_ended(Result.NO_ANSWER, 1058.0)
     board.attempt_ended(Result.BUSY, 1059.0)
-    assert board.figures(2, 1059.0)["abandon_rate"] is None  # not read from the rows yet
-    seeded = AbandonWindow(86400.0).added(900.0, 1.0, 1.0).added(1040.0, 1.0, 1.0).added(1045.0, 0.0, 1.0)
-    board.seed(seeded, before=1050.0)
-    figures = board.figures(2, 1059.0)
+    assert board.figures(2, AbandonWindow(86400.0), 1059.0)["abandon_rate"] is None  # nobody answered yet
+    window = AbandonWindow(86400.0).added(900.0, 1.0, 1.0).added(1040.0, 1.0, 1.0).added(1045.0, 0.0, 2.0)
+    figures = board.figures(2, window, 1059.0)
     assert figures["dial_level"] == 1.5 and figures["launched_last_minute"] == 6
     assert figures["answer_rate"] == 0.5 and figures["ended_last_15_min"] == 4
     assert (figures["abandoned_in_window"], figures["answered_in_window"]) == (2.0, 4.0)
     assert figures["abandon_rate"] == 0.5 and figures["operators_idle"] == 4 and figures["calls_ringing"] == 2
     board.sampled(3, 1200.0)
-    later = board.figures(0, 1200.0)  # two minutes on: nothing launched within the minute
+    later = board.figures(0, window, 1200.0)  # two minutes on: nothing launched within the minute
     assert later["dial_level"] == 0.0 and later["launched_last_minute"] == 0

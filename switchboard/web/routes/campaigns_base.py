@@ -10,7 +10,8 @@ from fastapi import Depends, HTTPException, Request, status
 
 from switchboard.config import DialerSection, Site
 from switchboard.errors import CampaignError, SwitchboardError
-from switchboard.outbound_board import WINDOWS, settings_of
+from switchboard.outbound_board import settings_of
+from switchboard.outbound_pacing import WINDOWS_S
 from switchboard.store.accounts import Account
 from switchboard.store.campaigns import StoredCampaign, campaign_by_id
 from switchboard.store.schema import campaigns
@@ -59,4 +60,4 @@ def dialer_settings(site: Site, campaign: str) -> dict[str, Any] | None:
 def window_s(site: Site, campaign: str) -> float:
     """The abandon rate's legal window for the campaign: its dialer's, else 30 days."""
     dialer = dialer_of(site, campaign)
-    return WINDOWS[dialer.window] if dialer is not None else WINDOWS["30d"]
+    return WINDOWS_S[dialer.window] if dialer is not None else WINDOWS_S["30d"]
